@@ -1,0 +1,80 @@
+//! `craters data ...`.
+
+use craters_dataset::{ClassBalance, ClassFolders, inspect as inspect_path};
+
+use crate::args::InspectArgs;
+
+pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
+    let classes = ClassFolders {
+        positive: args.positive_class.clone(),
+        negative: args.negative_class.clone(),
+    };
+    let report = inspect_path(&args.path, &classes)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("{} ({})", report.path, report.layout.replace('_', " "));
+    if !report.files.is_empty() {
+        println!(
+            "{:<26} {:<7} {:<15} {:<6} {:>6} {:>8} {:>8}  notes",
+            "file", "role", "shape", "dtype", "count", "min", "max"
+        );
+    }
+    for file in &report.files {
+        let shape = format!(
+            "({})",
+            file.shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if file.shape.len() == 1 { "," } else { "" }
+        );
+        let notes = match (&file.pixel_scale, &file.class_balance) {
+            (Some(scale), _) => scale.describe().to_string(),
+            (_, Some(balance)) => describe_balance(balance),
+            _ => String::new(),
+        };
+        println!(
+            "{:<26} {:<7} {:<15} {:<6} {:>6} {:>8} {:>8}  {notes}",
+            file.file,
+            file.role,
+            shape,
+            file.dtype,
+            file.count,
+            format_value(file.min),
+            format_value(file.max)
+        );
+    }
+    if let Some(folder) = &report.folder {
+        println!("images: {} (grayscale, resized to 48x48)", folder.images);
+        match &folder.class_balance {
+            Some(balance) => println!("labels: {}", describe_balance(balance)),
+            None => println!("labels: none (no class subfolders)"),
+        }
+    }
+    Ok(())
+}
+
+fn describe_balance(balance: &ClassBalance) -> String {
+    let weights = match balance.balanced_weights {
+        Some(w) => format!("balanced weights 0: {:.4}, 1: {:.4}", w.negative, w.positive),
+        None => "balanced weights undefined (one class only)".into(),
+    };
+    format!(
+        "0: {}, 1: {} ({:.2}% craters); {weights}",
+        balance.negatives,
+        balance.positives,
+        100.0 * balance.positive_fraction
+    )
+}
+
+/// Whole numbers as they are, others to four decimals (pixel ranges read at a glance).
+fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v}")
+    } else {
+        format!("{v:.4}")
+    }
+}

@@ -1,0 +1,31 @@
+//! The `craters` command: parses arguments, calls the library crates, prints results.
+//!
+//! Errors are printed as one line on stderr (`craters: <file>: <problem>`) with exit code 1;
+//! clap's own usage errors exit with 2.
+
+mod args;
+mod data;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command, DataCommand};
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("craters: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Data {
+            command: DataCommand::Inspect(args),
+        } => data::inspect(&args),
+    }
+}

@@ -1,0 +1,192 @@
+//! The one error type of `craters-dataset`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading, checking, splitting or writing data.
+///
+/// Each variant names the file (or folder) it is about, so that a command-line tool can print
+/// the error as one line and the user knows what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file or folder does not exist.
+    #[error("{}: no such file or folder", .path.display())]
+    MissingFile {
+        /// The path that was asked for.
+        path: PathBuf,
+    },
+    /// The operating system refused to read or list it.
+    #[error("{}: cannot read: {source}", .path.display())]
+    Io {
+        /// The path being read.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file does not start with the npy magic string.
+    #[error("{}: not an npy file (it does not start with \\x93NUMPY)", .path.display())]
+    NotNpy {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The npy header could not be parsed.
+    #[error("{}: malformed npy header: {reason}", .path.display())]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The header promises more data than the file holds.
+    #[error("{}: truncated: the header promises {expected} data bytes, the file holds {found}", .path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Bytes the shape and dtype call for.
+        expected: u64,
+        /// Bytes present after the header.
+        found: u64,
+    },
+    /// The dtype is not one this loader reads.
+    #[error("{}: unsupported dtype {dtype}; expected {expected}", .path.display())]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The numpy type string found.
+        dtype: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+    /// A multi-dimensional array stored in Fortran (column-major) order.
+    #[error("{}: Fortran-order array; save it in C order (numpy.ascontiguousarray)", .path.display())]
+    FortranOrder {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A big-endian dtype.
+    #[error("{}: big-endian dtype {dtype}; save it little-endian (arr.astype(arr.dtype.newbyteorder('<')))", .path.display())]
+    BigEndian {
+        /// The file.
+        path: PathBuf,
+        /// The numpy type string found.
+        dtype: String,
+    },
+    /// The array does not have the shape that its role calls for.
+    #[error("{}: shape {shape:?}; expected {expected}", .path.display())]
+    WrongShape {
+        /// The file.
+        path: PathBuf,
+        /// The shape found.
+        shape: Vec<u64>,
+        /// The shapes that would have been accepted.
+        expected: &'static str,
+    },
+    /// Images and labels disagree on the number of samples.
+    #[error("{}: {n_labels} labels for {n_images} images in {}", .labels.display(), .images.display())]
+    LengthMismatch {
+        /// Where the images came from.
+        images: PathBuf,
+        /// Number of images.
+        n_images: usize,
+        /// Where the labels came from.
+        labels: PathBuf,
+        /// Number of labels.
+        n_labels: usize,
+    },
+    /// A label other than 0 or 1.
+    #[error("{}: label {value} at index {index}; labels must be exactly 0 or 1", .path.display())]
+    BadLabel {
+        /// The file.
+        path: PathBuf,
+        /// Position of the first bad label.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
+    /// NaN or infinity where a number is needed.
+    #[error("{}: non-finite value {value} at index {index}", .path.display())]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// Position of the first such value.
+        index: usize,
+        /// The value (NaN or ±inf).
+        value: f64,
+    },
+    /// A pixel outside the range its dtype implies.
+    #[error("{}: pixel value {value} at index {index}; expected {expected}", .path.display())]
+    PixelRange {
+        /// The file.
+        path: PathBuf,
+        /// Position of the first such value.
+        index: usize,
+        /// The value.
+        value: f64,
+        /// The accepted range.
+        expected: &'static str,
+    },
+    /// No samples at all.
+    #[error("{}: empty set (0 samples)", .path.display())]
+    Empty {
+        /// The file or folder.
+        path: PathBuf,
+    },
+    /// An image file that the `image` crate cannot decode.
+    #[error("{}: unreadable image: {reason}", .path.display())]
+    UnreadableImage {
+        /// The image file.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// A subfolder of a labelled image folder that is neither class.
+    #[error("{}: unexpected class folder {name:?}; expected {positive:?} (label 1) and {negative:?} (label 0)", .path.display())]
+    UnknownClassFolder {
+        /// The image folder.
+        path: PathBuf,
+        /// The subfolder found.
+        name: String,
+        /// Folder name of class 1.
+        positive: String,
+        /// Folder name of class 0.
+        negative: String,
+    },
+    /// A folder that holds no seed-layout npy file and no image folder.
+    #[error("{}: no seed-layout npy files ({expected}) and no images found", .path.display())]
+    NothingToLoad {
+        /// The folder.
+        path: PathBuf,
+        /// The file names looked for.
+        expected: &'static str,
+    },
+    /// A parameter outside its valid range.
+    #[error("invalid {name} = {value}: expected {expected}")]
+    InvalidParam {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// The accepted range.
+        expected: &'static str,
+    },
+    /// A split that would leave one side without samples.
+    #[error("split leaves the {side} set empty ({n} samples, validation fraction {fraction})")]
+    EmptySplit {
+        /// "training" or "validation".
+        side: &'static str,
+        /// Samples to split.
+        n: usize,
+        /// The validation fraction asked for.
+        fraction: f64,
+    },
+    /// Writing an output failed; nothing was left at the destination.
+    #[error("{}: cannot write: {source}", .path.display())]
+    Write {
+        /// The destination.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

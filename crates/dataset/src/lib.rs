@@ -1,0 +1,47 @@
+//! Data for crater classification: 48×48 grayscale patches, 1 = crater, 0 = none.
+//!
+//! - [`SeedData::load`] reads the seed experiment's numpy layout (`Xtrain1.npy`,
+//!   `Ytrain1.npy`, optional `Xtrain1_extra.npy` and `Xtest1.npy`, and the hidden-label files
+//!   named in [`seed_files`]). Pixels may be uint8, any integer, float32 or float64, shaped
+//!   (N, 2304), (N, 48, 48) or (N, 48, 48, 1); labels any numeric dtype with values 0 or 1.
+//! - [`load_labelled_folder`] / [`load_unlabelled_folder`] read image folders in
+//!   torchvision's ImageFolder convention.
+//! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
+//! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
+//!   atomically.
+//!
+//! Every problem with the input is an [`Error`] naming the file, never a panic.
+//!
+//! ```no_run
+//! use craters_dataset::{ClassWeights, SeedData, SplitParams, stratified_split};
+//! # fn main() -> craters_dataset::Result<()> {
+//! let data = SeedData::load(std::path::Path::new("data/default"))?;
+//! let labels = data.train.labels().expect("Ytrain1.npy is required");
+//! let split = stratified_split(labels, &SplitParams::default().check()?)?;
+//! let weights = ClassWeights::balanced(labels)?;
+//! println!("{} train, {} val, weights {weights:?}", split.train.len(), split.validation.len());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod dataset;
+mod error;
+mod folder;
+mod inspect;
+mod npy;
+mod split;
+mod weights;
+
+pub use dataset::{
+    Dataset, Images, PATCH_PIXELS, PATCH_SIDE, PixelScale, SeedData, images_from_array, labels_from_array,
+    load_images, load_labels, seed_files,
+};
+pub use error::{Error, Result};
+pub use folder::{
+    ClassFolders, IMAGE_EXTENSIONS, is_labelled_folder, load_image, load_labelled_folder,
+    load_unlabelled_folder,
+};
+pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
+pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_npy};
+pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
+pub use weights::ClassWeights;
