@@ -19,6 +19,8 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Score probabilities against 0/1 labels (precision, recall, F1, AP, ROC AUC, ...).
+    Evaluate(EvaluateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,4 +42,20 @@ pub struct InspectArgs {
     /// Subfolder of class 0 in a labelled image folder.
     #[arg(long, default_value = "non-crater")]
     pub negative_class: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// 1-D npy file of 0/1 labels (any integer, float or bool dtype).
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// 1-D npy file of scores (probabilities of class 1), same length as the labels.
+    #[arg(long)]
+    pub scores: PathBuf,
+    /// Predict a crater when score >= threshold.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -5,6 +5,7 @@
 
 mod args;
 mod data;
+mod evaluate;
 
 use std::process::ExitCode;
 
@@ -27,5 +28,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data {
             command: DataCommand::Inspect(args),
         } => data::inspect(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
     }
 }

@@ -97,3 +97,97 @@ fn inspect_image_folder() {
     );
     assert!(text.contains("0: 1, 1: 2"), "{text}");
 }
+
+fn labels_and_scores(dir: &Path, labels: &[u8], scores: &[f32]) -> (String, String) {
+    let (y, p) = (dir.join("y.npy"), dir.join("p.npy"));
+    write_npy(&y, &[labels.len() as u64], labels).unwrap();
+    write_npy(&p, &[scores.len() as u64], scores).unwrap();
+    (y.to_str().unwrap().to_string(), p.to_str().unwrap().to_string())
+}
+
+#[test]
+fn evaluate_prints_table_and_exact_json_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (y, p) = labels_and_scores(dir.path(), &[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]);
+    let out = craters(&["evaluate", "--labels", &y, "--scores", &p]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("precision          1.0000") && text.contains("recall             0.5000"),
+        "{text}"
+    );
+    assert!(text.contains("roc auc            0.7500"), "{text}");
+
+    let out = craters(&[
+        "evaluate",
+        "--labels",
+        &y,
+        "--scores",
+        &p,
+        "--json",
+        "--threshold",
+        "0.3",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "accuracy",
+            "average_precision",
+            "balanced_accuracy",
+            "best_f1",
+            "confusion",
+            "f1",
+            "f1_macro",
+            "log_loss",
+            "mcc",
+            "pr_curve",
+            "precision",
+            "recall",
+            "roc_auc"
+        ]
+    );
+    assert_eq!(
+        json["confusion"],
+        serde_json::json!({"tn": 1, "fp": 1, "fn": 0, "tp": 2})
+    );
+    assert_eq!(json["pr_curve"]["thresholds"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn evaluate_bad_input_is_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (y, p) = labels_and_scores(dir.path(), &[0, 1, 1], &[0.1, 0.4]);
+    assert_one_line_error(
+        &craters(&["evaluate", "--labels", &y, "--scores", &p]),
+        "2 scores for 3 labels",
+    );
+
+    let (y, p) = labels_and_scores(dir.path(), &[0, 1], &[0.1, f32::NAN]);
+    assert_one_line_error(
+        &craters(&["evaluate", "--labels", &y, "--scores", &p]),
+        "p.npy: score NaN at index 1",
+    );
+
+    let (y, p) = labels_and_scores(dir.path(), &[0, 3], &[0.1, 0.2]);
+    assert_one_line_error(
+        &craters(&["evaluate", "--labels", &y, "--scores", &p]),
+        "y.npy: label 3 at index 1",
+    );
+
+    let (y, p) = labels_and_scores(dir.path(), &[0, 1], &[0.1, 0.2]);
+    let out = craters(&["evaluate", "--labels", &y, "--scores", &p, "--threshold", "2"]);
+    assert_one_line_error(&out, "threshold 2");
+
+    let missing = dir.path().join("none.npy");
+    let out = craters(&["evaluate", "--labels", &y, "--scores", missing.to_str().unwrap()]);
+    assert_one_line_error(&out, "none.npy: no such file");
+
+    write_npy(&dir.path().join("p.npy"), &[1, 2], &[0.1f32, 0.2]).unwrap();
+    assert_one_line_error(
+        &craters(&["evaluate", "--labels", &y, "--scores", &p]),
+        "expected (N,) or (N, 1) scores",
+    );
+}
