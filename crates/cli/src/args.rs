@@ -27,6 +27,10 @@ pub enum Command {
 pub enum DataCommand {
     /// Check and summarise a seed-layout folder, an image folder or one npy file.
     Inspect(InspectArgs),
+    /// Generate the default data: Mars-like crater patches in the seed layout.
+    Generate(GenerateArgs),
+    /// Draw a PNG grid of random patches per set and class.
+    Preview(PreviewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,4 +62,41 @@ pub struct EvaluateArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write Xtrain1.npy, Ytrain1.npy, Xtrain1_extra.npy, Xtest1.npy, the hidden labels and manifest.json into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the generator; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Labelled patches.
+    #[arg(long, default_value_t = 3000)]
+    pub n_train: usize,
+    /// Unlabelled extra patches for self-training (their labels go to Ytrain1_extra_hidden.npy).
+    #[arg(long, default_value_t = 3000)]
+    pub n_extra: usize,
+    /// Test patches (their labels go to Ytest1_hidden.npy).
+    #[arg(long, default_value_t = 1000)]
+    pub n_test: usize,
+    /// Share of craters in every set.
+    #[arg(long, default_value_t = 0.64)]
+    pub positive_fraction: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// A seed-layout folder or one npy file of patches.
+    pub path: PathBuf,
+    /// The PNG to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Patches per row (one row per set and class).
+    #[arg(long, default_value_t = 16)]
+    pub per_row: usize,
+    /// Seed of the random choice of patches.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

@@ -1,8 +1,58 @@
 //! `craters data ...`.
 
-use craters_dataset::{ClassBalance, ClassFolders, inspect as inspect_path};
+use std::time::Instant;
 
-use crate::args::InspectArgs;
+use craters_dataset::synth::{SynthParams, generate as generate_sets, write_seed_layout};
+use craters_dataset::{ClassBalance, ClassFolders, inspect as inspect_path, write_preview};
+
+use crate::args::{GenerateArgs, InspectArgs, PreviewArgs};
+
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let params = SynthParams::default()
+        .seed(args.seed)
+        .n_train(args.n_train)
+        .n_extra(args.n_extra)
+        .n_test(args.n_test)
+        .positive_fraction(args.positive_fraction)
+        .check()?;
+    let start = Instant::now();
+    let data = generate_sets(&params);
+    let generated = start.elapsed().as_secs_f64();
+    write_seed_layout(&args.out, &data, &params)?;
+    let total = data.train.len() + data.extra.len() + data.test.len();
+    println!(
+        "wrote {total} patches to {} in {:.2} s ({generated:.2} s generating): train {}, extra {}, test {} (seed {})",
+        args.out.display(),
+        start.elapsed().as_secs_f64(),
+        data.train.len(),
+        data.extra.len(),
+        data.test.len(),
+        args.seed
+    );
+    Ok(())
+}
+
+pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
+    let rows = write_preview(&args.path, &args.out, args.per_row, args.seed)?;
+    println!(
+        "wrote {} (rows top to bottom; frame colour by class)",
+        args.out.display()
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let colour = match row.colour {
+            [235, 140, 30] => "orange",
+            [40, 110, 220] => "blue",
+            _ => "grey",
+        };
+        println!(
+            "  row {:>2}: {} ({} patches, {colour} frames)",
+            i + 1,
+            row.caption,
+            row.shown
+        );
+    }
+    Ok(())
+}
 
 pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
     let classes = ClassFolders {

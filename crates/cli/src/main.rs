@@ -25,9 +25,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Data {
-            command: DataCommand::Inspect(args),
-        } => data::inspect(&args),
+        Command::Data { command } => match command {
+            DataCommand::Inspect(args) => data::inspect(&args),
+            DataCommand::Generate(args) => data::generate(&args),
+            DataCommand::Preview(args) => data::preview(&args),
+        },
         Command::Evaluate(args) => evaluate::run(&args),
     }
 }

@@ -191,3 +191,140 @@ fn evaluate_bad_input_is_one_line_and_exit_1() {
         "expected (N,) or (N, 1) scores",
     );
 }
+
+#[test]
+fn generate_writes_seed_layout_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let args = [
+        "--n-train",
+        "30",
+        "--n-extra",
+        "8",
+        "--n-test",
+        "6",
+        "--seed",
+        "3",
+    ];
+    for out in [&a, &b] {
+        let mut full = vec!["data", "generate", "--out", out.to_str().unwrap()];
+        full.extend(args);
+        let run = craters(&full);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let run = craters(&[
+        "data",
+        "generate",
+        "--out",
+        c.to_str().unwrap(),
+        "--n-train",
+        "30",
+        "--n-extra",
+        "8",
+        "--n-test",
+        "6",
+    ]);
+    assert!(run.status.success());
+    for name in [
+        seed_files::X_TRAIN,
+        seed_files::Y_TRAIN,
+        seed_files::X_EXTRA,
+        seed_files::Y_EXTRA_HIDDEN,
+        seed_files::X_TEST,
+        seed_files::Y_TEST_HIDDEN,
+        "manifest.json",
+    ] {
+        let bytes = std::fs::read(a.join(name)).unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::read(b.join(name)).unwrap(),
+            "{name} differs between equal seeds"
+        );
+    }
+    assert_ne!(
+        std::fs::read(a.join(seed_files::X_TRAIN)).unwrap(),
+        std::fs::read(c.join(seed_files::X_TRAIN)).unwrap()
+    );
+
+    let data = craters_dataset::SeedData::load(&a).unwrap();
+    assert_eq!(data.train.len(), 30);
+    assert_eq!(
+        data.train.labels().unwrap().iter().filter(|&&l| l == 1).count(),
+        19
+    ); // round(0.64 · 30)
+    assert_eq!(data.test.as_ref().map(|t| t.labels().is_some()), Some(true));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seed"], 3);
+    assert_eq!(manifest["sets"]["extra"]["n"], 8);
+    assert!(
+        manifest["labelling_rule"]
+            .as_str()
+            .unwrap()
+            .contains("radius >= 3 px")
+    );
+}
+
+#[test]
+fn generate_rejects_bad_fraction() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let run = craters(&[
+        "data",
+        "generate",
+        "--out",
+        out.to_str().unwrap(),
+        "--positive-fraction",
+        "1.5",
+    ]);
+    assert_one_line_error(&run, "positive_fraction");
+    assert!(!out.exists(), "nothing is written for bad parameters");
+}
+
+#[test]
+fn preview_draws_a_row_per_set_and_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = craters(&[
+        "data",
+        "generate",
+        "--out",
+        data.to_str().unwrap(),
+        "--n-train",
+        "20",
+        "--n-extra",
+        "0",
+        "--n-test",
+        "5",
+    ]);
+    assert!(run.status.success());
+    let png = dir.path().join("preview.png");
+    let run = craters(&[
+        "data",
+        "preview",
+        data.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+        "--per-row",
+        "4",
+    ]);
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(run.status.success(), "{text}");
+    assert!(
+        text.contains("row  1: Xtrain1.npy, label 1 (crater) (4 patches"),
+        "{text}"
+    );
+    assert!(text.contains("row  4: Xtest1.npy, label 0 (no crater)"), "{text}");
+    let image = image::open(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (4 * 102, 4 * 102));
+
+    let missing = dir.path().join("none");
+    let run = craters(&[
+        "data",
+        "preview",
+        missing.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&run, "no such file");
+}

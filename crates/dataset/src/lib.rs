@@ -9,6 +9,8 @@
 //! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
 //! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
 //!   atomically.
+//! - [`synth`] generates the default data set: Mars-like patches in the seed layout.
+//! - [`write_preview`] draws a PNG contact sheet of a data set.
 //!
 //! Every problem with the input is an [`Error`] naming the file, never a panic.
 //!
@@ -29,7 +31,9 @@ mod error;
 mod folder;
 mod inspect;
 mod npy;
+mod preview;
 mod split;
+pub mod synth;
 mod weights;
 
 pub use dataset::{
@@ -43,5 +47,6 @@ pub use folder::{
 };
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
 pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_npy};
+pub use preview::{PreviewRow, write_preview};
 pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
 pub use weights::ClassWeights;
