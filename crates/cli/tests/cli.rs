@@ -261,7 +261,7 @@ fn generate_writes_seed_layout_deterministically() {
         manifest["labelling_rule"]
             .as_str()
             .unwrap()
-            .contains("radius >= 3 px")
+            .contains("radius >= 3.5 px")
     );
 }
 

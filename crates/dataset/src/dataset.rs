@@ -87,7 +87,14 @@ pub fn images_from_array(path: &Path, array: &NpyArray) -> Result<Images> {
             PixelScale::Integer255
         }
         DtypeKind::Float => {
-            check_finite(path, &array.values)?;
+            if let Some(i) = array.values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinitePixel {
+                    path: path.into(),
+                    sample: i / PATCH_PIXELS,
+                    pixel: i % PATCH_PIXELS,
+                    value: array.values[i],
+                });
+            }
             if let Some(i) = array.values.iter().position(|&v| v < 0.0) {
                 return Err(range_error(i, "[0, 1] or [0, 255] for float pixels"));
             }
@@ -202,9 +209,10 @@ impl Dataset {
             return Err(Error::Empty { path: source });
         }
         if let Some(i) = pixels.iter().position(|p| !p.is_finite()) {
-            return Err(Error::NonFinite {
+            return Err(Error::NonFinitePixel {
                 path: source,
-                index: i,
+                sample: i / PATCH_PIXELS,
+                pixel: i % PATCH_PIXELS,
                 value: f64::from(pixels[i]),
             });
         }

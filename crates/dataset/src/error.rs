@@ -112,6 +112,18 @@ pub enum Error {
         /// The value (NaN or ±inf).
         value: f64,
     },
+    /// A NaN or infinite pixel.
+    #[error("{}: non-finite pixel {value} in sample {sample}, pixel {pixel}", .path.display())]
+    NonFinitePixel {
+        /// The file.
+        path: PathBuf,
+        /// Index of the patch.
+        sample: usize,
+        /// Index of the pixel within the patch (row-major).
+        pixel: usize,
+        /// The value (NaN or ±inf).
+        value: f64,
+    },
     /// A pixel outside the range its dtype implies.
     #[error("{}: pixel value {value} at index {index}; expected {expected}", .path.display())]
     PixelRange {

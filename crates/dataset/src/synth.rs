@@ -11,16 +11,16 @@
 //!    patch centre, rim fragments, dark albedo spots, rings of albedo and boulders, and
 //!    small pits — and positives carry the same distractors elsewhere in the patch, so that
 //!    none of them gives the class away;
-//! 3. rendering: one sun per patch (from the west ± 35° in 85% of patches as in the HRSC
+//! 3. rendering: one sun per patch (from the west ± 35° in 90% of patches as in the HRSC
 //!    strips, from anywhere in the rest; elevation 15°–45°), Lambert shading
 //!    with cast shadows, Gaussian blur, sensor noise, a per-patch linear stretch to the
 //!    brightness and contrast of real patches, 8-bit quantisation, and now and then a black
 //!    no-data wedge as at the edge of an orbital image strip.
 //!
-//! **Labelling rule**: a patch is a crater (1) when it holds a crater of radius ≥ 3 px whose
-//! centre lies in the central 24×24 window (at most 12 px from the patch centre along each
-//! axis). Negatives hold no such crater: any crater in them is smaller than 2.5 px in radius
-//! or centred at least 17 px off-centre along some axis (the gap keeps labels unambiguous).
+//! **Labelling rule**: a patch is a crater (1) when it holds a crater of radius ≥ 3.5 px whose
+//! centre lies in the central 20×20 window (at most 10 px from the patch centre along each
+//! axis). Negatives hold no such crater: any crater in them is smaller than 2 px in radius
+//! or centred at least 20 px off-centre along some axis (the gaps keep labels unambiguous).
 //!
 //! The statistics it was tuned to come from the real, unlabelled course patches in
 //! `shared/data/course` (brightness, contrast, gradient energy, power spectrum, saturation).
@@ -211,8 +211,8 @@ fn manifest(data: &SynthData, params: &ValidSynthParams) -> serde_json::Value {
             "extra": [seed_files::X_EXTRA, seed_files::Y_EXTRA_HIDDEN],
             "test": [seed_files::X_TEST, seed_files::Y_TEST_HIDDEN],
         },
-        "labelling_rule": "1 when a crater of radius >= 3 px has its centre within 12 px of the patch centre \
-            along each axis; negatives hold no crater of radius >= 2.5 px centred within 17 px",
+        "labelling_rule": "1 when a crater of radius >= 3.5 px has its centre within 10 px of the patch centre \
+            along each axis; negatives hold no crater of radius >= 2 px centred within 20 px along each axis",
     })
 }
 
@@ -251,7 +251,7 @@ fn generate_set(seed: u64, set: u64, n: usize, positive_fraction: f64) -> SynthS
 }
 
 /// Working canvas: the patch plus a margin, so that blur and shadows see beyond its edge.
-const MARGIN: usize = 8;
+const MARGIN: usize = 5;
 const SIDE: usize = PATCH_SIDE + 2 * MARGIN;
 const CENTRE: f32 = SIDE as f32 / 2.0;
 
@@ -367,7 +367,9 @@ fn crater_profile(r: f32, fresh: f32, infill: f32) -> impl Fn(f32, f32) -> f32 {
 }
 
 fn add_crater(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32, r: f32) {
-    let fresh = 0.25 + 0.75 * rng.random::<f32>().powf(0.6);
+    let fresh = 0.35 + 0.65 * rng.random::<f32>().powf(0.6);
+    // Small craters stay sharp: a degraded 4 px crater is invisible at this resolution.
+    let fresh = if r < 6.0 { fresh.max(0.6) } else { fresh };
     let infill = uniform(rng, 0.0, 0.7) * (1.0 - fresh);
     let profile = crater_profile(r, fresh, infill);
     // Slightly elliptical craters (oblique impacts, projection).
@@ -394,7 +396,7 @@ fn add_mound(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32, r: f32
 
 /// An arc of raised rim without a bowl: what is left of a buried or eroded crater edge.
 fn add_rim_fragment(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32, r: f32) {
-    let (start, extent) = (uniform(rng, 0.0, 2.0 * PI), uniform(rng, 0.8, 2.6));
+    let (start, extent) = (uniform(rng, 0.0, 2.0 * PI), uniform(rng, 0.6, 1.8));
     let (h, w) = (r * uniform(rng, 0.06, 0.14), uniform(rng, 0.8, 2.0));
     canvas.add_height(cx, cy, r + 3.0 * w, |dx, dy| {
         let angle = (dy.atan2(dx) - start).rem_euclid(2.0 * PI);
@@ -433,7 +435,7 @@ fn add_ring(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32, r: f32)
 }
 
 fn add_boulder(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32) {
-    let (r, h) = (uniform(rng, 0.6, 1.4), uniform(rng, 0.6, 1.6));
+    let (r, h) = (uniform(rng, 0.5, 1.0), uniform(rng, 0.3, 0.9));
     canvas.add_height(cx, cy, 2.0 * r, |dx, dy| {
         h * (-(dx * dx + dy * dy) / (r * r)).exp()
     });
@@ -441,8 +443,18 @@ fn add_boulder(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32) {
 
 /// Dunes, ridges, channels, boulders and albedo patches on top of the fractal base.
 fn add_terrain(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
-    let (relief, hurst) = (log_uniform(rng, 0.3, 2.0), uniform(rng, 0.3, 1.0));
+    let (relief, hurst) = (log_uniform(rng, 0.3, 1.6), uniform(rng, 0.3, 1.0));
     fractal(rng, &mut canvas.height, relief, hurst);
+    if chance(rng, 0.4) {
+        // Etched, cracked ground: ridged noise has sharp crests where plain noise is smooth.
+        let mut ridged = vec![0.0; SIDE * SIDE];
+        let cell = uniform(rng, 2.0, 5.0);
+        value_noise(rng, cell, &mut ridged, 1.0);
+        let amplitude = log_uniform(rng, 0.15, 0.7);
+        for (h, n) in canvas.height.iter_mut().zip(ridged) {
+            *h += amplitude * (1.0 - 2.0 * n.abs());
+        }
+    }
     if chance(rng, 0.12) {
         // Dunes: an asymmetric wave pattern whose crests wander.
         let (lambda, phi) = (uniform(rng, 3.5, 10.0), uniform(rng, 0.0, PI));
@@ -463,7 +475,7 @@ fn add_terrain(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
         // Ridges (raised) or channels (cut) along gently curving lines.
         for _ in 0..rng.random_range(1..=3) {
             let (phi, offset) = (uniform(rng, 0.0, PI), uniform(rng, -20.0, 20.0));
-            let (bend, w) = (uniform(rng, -0.02, 0.02), uniform(rng, 1.0, 4.0));
+            let (bend, w) = (uniform(rng, -0.006, 0.006), uniform(rng, 1.0, 4.0));
             let h = uniform(rng, 0.5, 2.5) * if chance(rng, 0.5) { 1.0 } else { -1.0 };
             let (c, s) = (phi.cos(), phi.sin());
             for y in 0..SIDE {
@@ -476,8 +488,8 @@ fn add_terrain(canvas: &mut Canvas, rng: &mut ChaCha8Rng) {
             }
         }
     }
-    if chance(rng, 0.3) {
-        for _ in 0..rng.random_range(3..30) {
+    if chance(rng, 0.2) {
+        for _ in 0..rng.random_range(3..15) {
             let (x, y) = (uniform(rng, 0.0, SIDE as f32), uniform(rng, 0.0, SIDE as f32));
             add_boulder(canvas, rng, x, y);
         }
@@ -521,16 +533,16 @@ fn add_distractor(canvas: &mut Canvas, rng: &mut ChaCha8Rng, central: bool) {
         3 => add_ring(canvas, rng, cx, cy, r * 0.8),
         4 => {
             // Small pits: craters too small to count.
-            for _ in 0..rng.random_range(1..5) {
+            for _ in 0..rng.random_range(1..4) {
                 let (x, y) = (cx + normal(rng) * 6.0, cy + normal(rng) * 6.0);
-                let r = uniform(rng, 1.0, 2.5);
+                let r = uniform(rng, 0.8, 1.5);
                 add_crater(canvas, rng, x, y, r);
             }
         }
         _ => {
             // A crater far enough off-centre not to count.
-            let (x, y) = off_centre(rng, 17.0, 34.0);
-            let r = log_uniform(rng, 3.0, 16.0);
+            let (x, y) = off_centre(rng, 20.0, 34.0);
+            let r = log_uniform(rng, 3.0, 10.0);
             add_crater(canvas, rng, x, y, r);
         }
     }
@@ -541,10 +553,10 @@ fn render_patch(rng: &mut ChaCha8Rng, crater: bool, out: &mut [u8]) {
     add_terrain(&mut canvas, rng);
     if crater {
         let (cx, cy) = (
-            CENTRE + uniform(rng, -12.0, 12.0),
-            CENTRE + uniform(rng, -12.0, 12.0),
+            CENTRE + uniform(rng, -10.0, 10.0),
+            CENTRE + uniform(rng, -10.0, 10.0),
         );
-        let r = log_uniform(rng, 3.0, 26.0);
+        let r = log_uniform(rng, 3.5, 16.0);
         add_crater(&mut canvas, rng, cx, cy, r);
         if chance(rng, 0.3) {
             // Smaller craters overlapping the main one.
@@ -555,15 +567,15 @@ fn render_patch(rng: &mut ChaCha8Rng, crater: bool, out: &mut [u8]) {
                 add_crater(&mut canvas, rng, cx + d * a.cos(), cy + d * a.sin(), small);
             }
         }
-        for _ in 0..usize::from(chance(rng, 0.45)) + usize::from(chance(rng, 0.15)) {
+        for _ in 0..usize::from(chance(rng, 0.35)) + usize::from(chance(rng, 0.1)) {
             add_distractor(&mut canvas, rng, false);
         }
     } else {
-        // Most negatives carry a hard negative near the centre; the rest are bare terrain.
-        if chance(rng, 0.75) {
+        // Half the negatives carry a hard negative near the centre; the rest are bare terrain.
+        if chance(rng, 0.5) {
             add_distractor(&mut canvas, rng, true);
         }
-        for _ in 0..usize::from(chance(rng, 0.45)) + usize::from(chance(rng, 0.15)) {
+        for _ in 0..usize::from(chance(rng, 0.35)) + usize::from(chance(rng, 0.1)) {
             add_distractor(&mut canvas, rng, false);
         }
     }
@@ -582,7 +594,7 @@ fn sample(height: &[f32], x: f32, y: f32) -> f32 {
 
 fn render(canvas: &Canvas, rng: &mut ChaCha8Rng, out: &mut [u8]) {
     // Sun mostly from the west (image left), as in the HRSC strips; now and then anywhere.
-    let azimuth = if chance(rng, 0.85) {
+    let azimuth = if chance(rng, 0.9) {
         PI + 0.6 * normal(rng)
     } else {
         uniform(rng, 0.0, 2.0 * PI)
@@ -622,7 +634,7 @@ fn render(canvas: &Canvas, rng: &mut ChaCha8Rng, out: &mut [u8]) {
     }
     let blurred = gaussian_blur(&image, uniform(rng, 0.3, 0.6));
     // Crop, add sensor noise, stretch to a real patch's brightness and contrast, quantise.
-    let noise = log_uniform(rng, 0.1, 0.45);
+    let noise = log_uniform(rng, 0.06, 0.3);
     let mut patch = vec![0.0f32; PATCH_PIXELS];
     for y in 0..PATCH_SIDE {
         for x in 0..PATCH_SIDE {

@@ -237,7 +237,17 @@ fn nan_or_infinity() {
     pixels[7] = f32::NAN;
     let path = raw_npy(dir.path(), "x.npy", "<f4", false, &[1, 2304], &f32_bytes(&pixels));
     let err = load_images(&path).unwrap_err();
-    assert!(matches!(err, Error::NonFinite { index: 7, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::NonFinitePixel {
+                sample: 0,
+                pixel: 7,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_names(&err, &path);
     let path = raw_npy(
         dir.path(),
@@ -251,8 +261,20 @@ fn nan_or_infinity() {
         load_labels(&path),
         Err(Error::NonFinite { index: 1, .. })
     ));
-    let err = Dataset::new("memory", vec![f32::NAN; 2304], None).unwrap_err();
-    assert!(matches!(err, Error::NonFinite { .. }), "{err}");
+    let mut two = vec![0.5f32; 2 * 2304];
+    two[2304 + 3] = f32::INFINITY;
+    let err = Dataset::new("memory", two, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinitePixel {
+                sample: 1,
+                pixel: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
