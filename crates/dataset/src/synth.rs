@@ -367,7 +367,7 @@ fn crater_profile(r: f32, fresh: f32, infill: f32) -> impl Fn(f32, f32) -> f32 {
 }
 
 fn add_crater(canvas: &mut Canvas, rng: &mut ChaCha8Rng, cx: f32, cy: f32, r: f32) {
-    let fresh = 0.35 + 0.65 * rng.random::<f32>().powf(0.6);
+    let fresh = 0.45 + 0.55 * rng.random::<f32>().powf(0.6);
     // Small craters stay sharp: a degraded 4 px crater is invisible at this resolution.
     let fresh = if r < 6.0 { fresh.max(0.6) } else { fresh };
     let infill = uniform(rng, 0.0, 0.7) * (1.0 - fresh);
@@ -582,6 +582,48 @@ fn render_patch(rng: &mut ChaCha8Rng, crater: bool, out: &mut [u8]) {
     render(&canvas, rng, out);
 }
 
+/// Which canvas pixels the sun reaches. A sweep from the sun side carries the height of the
+/// shadow cast over each pixel: what is cast 2 px sunward, lowered by the sun's slope over
+/// 2 px. Pixels are visited in half-pixel bands of distance from the sun; the 2 px step then
+/// only ever reads bands already done (a bilinear sample strays at most √2 px back).
+fn sunlit(height: &[f32], sx: f32, sy: f32, rise: f32) -> Vec<bool> {
+    const STEP: f32 = 2.0;
+    let bands: Vec<isize> = (0..SIDE * SIDE)
+        .map(|i| (-2.0 * ((i % SIDE) as f32 * sx + (i / SIDE) as f32 * sy)).floor() as isize)
+        .collect();
+    let first = bands.iter().copied().min().unwrap_or(0);
+    let n_bands = (bands.iter().copied().max().unwrap_or(0) - first + 1) as usize;
+    // Counting sort of pixel indices by band.
+    let mut starts = vec![0usize; n_bands + 1];
+    for &b in &bands {
+        starts[(b - first) as usize + 1] += 1;
+    }
+    for k in 1..=n_bands {
+        starts[k] += starts[k - 1];
+    }
+    let mut order = vec![0usize; SIDE * SIDE];
+    for (i, &b) in bands.iter().enumerate() {
+        let slot = &mut starts[(b - first) as usize];
+        order[*slot] = i;
+        *slot += 1;
+    }
+    let mut cast = height.to_vec();
+    let mut lit = vec![true; SIDE * SIDE];
+    let limit = (SIDE - 1) as f32;
+    for i in order {
+        let (x, y) = ((i % SIDE) as f32 + STEP * sx, (i / SIDE) as f32 + STEP * sy);
+        if !(0.0..limit).contains(&x) || !(0.0..limit).contains(&y) {
+            continue;
+        }
+        let shadow = sample(&cast, x, y) - STEP * rise;
+        if shadow > height[i] {
+            lit[i] = false;
+            cast[i] = shadow;
+        }
+    }
+    lit
+}
+
 /// Bilinear height lookup at a point inside the canvas (0 ≤ x, y < SIDE − 1).
 fn sample(height: &[f32], x: f32, y: f32) -> f32 {
     let (ix, iy) = (x as usize, y as usize);
@@ -604,7 +646,7 @@ fn render(canvas: &Canvas, rng: &mut ChaCha8Rng, out: &mut [u8]) {
     let light = [elevation.cos() * sx, elevation.cos() * sy, elevation.sin()];
     let rise = elevation.tan();
     let h = &canvas.height;
-    let top = h.iter().copied().fold(f32::MIN, f32::max);
+    let lit = sunlit(h, sx, sy, rise);
     let ambient = uniform(rng, 0.05, 0.2);
     let mut image = vec![0.0f32; SIDE * SIDE];
     for y in 1..SIDE - 1 {
@@ -614,20 +656,7 @@ fn render(canvas: &Canvas, rng: &mut ChaCha8Rng, out: &mut [u8]) {
             let gy = (h[i + SIDE] - h[i - SIDE]) / 2.0;
             let norm = (gx * gx + gy * gy + 1.0).sqrt();
             let lambert = ((-gx * light[0] - gy * light[1] + light[2]) / norm).max(0.0);
-            // March towards the sun until the ray clears the highest point.
-            let mut lit = true;
-            let mut t = 1.0;
-            while h[i] + t * rise < top {
-                let (px, py) = (x as f32 + t * sx, y as f32 + t * sy);
-                if !(0.0..(SIDE - 1) as f32).contains(&px) || !(0.0..(SIDE - 1) as f32).contains(&py) {
-                    break;
-                }
-                if sample(h, px, py) > h[i] + t * rise {
-                    lit = false;
-                    break;
-                }
-                t += 1.0;
-            }
+            let lit = lit[i];
             let direct = if lit { lambert } else { 0.0 };
             image[i] = canvas.albedo[i] * (ambient + direct);
         }
@@ -754,6 +783,41 @@ mod tests {
                 (80.0..170.0).contains(&mean) && (12.0..60.0).contains(&std),
                 "mean {mean} std {std}"
             );
+        }
+    }
+
+    #[test]
+    fn shadows_fall_away_from_the_sun() {
+        let mut canvas = Canvas::new();
+        let pit = crater_profile(10.0, 1.0, 0.0);
+        canvas.add_height(CENTRE, CENTRE, 30.0, &pit);
+        // Sun in the west (towards −x), 20° up.
+        let lit = sunlit(&canvas.height, -1.0, 0.0, 20f32.to_radians().tan());
+        let at = |dx: f32| lit[CENTRE as usize * SIDE + (CENTRE + dx) as usize];
+        assert!(
+            !at(-8.0),
+            "the inside of the western wall lies in the rim's shadow"
+        );
+        assert!(at(8.0), "the eastern inside wall faces the sun");
+        assert!(at(-25.0) && lit[SIDE + 1], "flat ground is lit");
+        // A 10 px wall under a 20° sun casts a shadow 10 / tan 20° ≈ 27 px long: reaching 15 px
+        // takes many 2 px steps, so this checks the sweep order too.
+        let mut wall = Canvas::new();
+        for y in 0..SIDE {
+            for x in 10..12 {
+                wall.height[y * SIDE + x] = 10.0;
+            }
+        }
+        let lit = sunlit(&wall.height, -1.0, 0.0, 20f32.to_radians().tan());
+        let row = &lit[30 * SIDE..31 * SIDE];
+        assert!(!row[26] && !row[34], "within the wall's shadow");
+        assert!(row[45] && row[5], "beyond the shadow, and on the sunny side");
+        // Any sun direction: the flat corners stay lit and the pit's floor is not all lit.
+        for k in 0..8 {
+            let a = k as f32 * PI / 4.0;
+            let lit = sunlit(&canvas.height, a.cos(), a.sin(), 0.2);
+            assert!(lit[SIDE + 1] && lit[SIDE * SIDE - SIDE - 2]);
+            assert!(lit.iter().filter(|&&l| !l).count() > 20, "azimuth {a}");
         }
     }
 

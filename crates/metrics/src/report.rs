@@ -2,7 +2,7 @@
 
 use crate::confusion::{ConfusionMatrix, mean_log_loss};
 use crate::curves::{BestF1, PrCurve, SortedScores};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::input::{Label, Score, check_lengths, check_threshold, checked, labels_to_bool, scores_to_f64};
 
 /// All metrics of a binary classifier at one threshold, plus the threshold-free ones.
@@ -94,8 +94,12 @@ impl Accumulator {
 
     /// Adds a batch; errors name indices counted from the first batch.
     pub fn update<L: Label, S: Score>(&mut self, labels: &[L], scores: &[S]) -> Result<()> {
+        // An empty batch is fine here; only `finish` needs samples.
         if labels.len() != scores.len() {
-            check_lengths(labels.len(), scores.len())?;
+            return Err(Error::LengthMismatch {
+                labels: labels.len(),
+                scores: scores.len(),
+            });
         }
         let offset = self.labels.len();
         let labels = labels_to_bool(labels, offset)?;
