@@ -1,5 +1,16 @@
 //! The seed crater CNN in candle.
 //!
-//! Not implemented yet: the network, its training loop and checkpoints arrive with the model
-//! issue. This crate exists so that the workspace has its final shape; it exports nothing.
+//! [`SeedCnn`] is the network of the published experiment (14,033 parameters with the
+//! default [`SeedCnnConfig`]); [`keras_init`] initialises it as Keras does from a seeded RNG;
+//! [`bce_with_logits`] is its loss. Its gradients are checked against finite differences.
+//!
+//! Not there yet: the training loop, checkpoints, resuming and the benchmark command.
 #![deny(missing_docs)]
+
+mod config;
+mod error;
+mod network;
+
+pub use config::{SeedCnnConfig, Shapes};
+pub use error::{Error, Result};
+pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};

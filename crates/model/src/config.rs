@@ -1,0 +1,138 @@
+//! The network's shape, as plain data.
+
+use crate::error::{Error, Result};
+
+/// Hyper-parameters of [`crate::SeedCnn`]; `Default` is the seed experiment's network.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedCnnConfig {
+    /// Side of the square grayscale input. Default 48.
+    pub input_size: usize,
+    /// Filters of the first convolution. Default 16.
+    pub conv1_filters: usize,
+    /// Filters of the second convolution. Default 32.
+    pub conv2_filters: usize,
+    /// Side of both (valid, stride 1) convolution kernels. Default 3.
+    pub kernel: usize,
+    /// Side and stride of the first max-pool. Default 3.
+    pub pool1: usize,
+    /// Side and stride of the second max-pool. Default 2.
+    pub pool2: usize,
+    /// Width of the hidden dense layer. Default 8.
+    pub dense: usize,
+    /// Dropout rate before the output layer, in [0, 1). Default 0.5.
+    pub dropout: f64,
+}
+
+impl Default for SeedCnnConfig {
+    fn default() -> Self {
+        SeedCnnConfig {
+            input_size: 48,
+            conv1_filters: 16,
+            conv2_filters: 32,
+            kernel: 3,
+            pool1: 3,
+            pool2: 2,
+            dense: 8,
+            dropout: 0.5,
+        }
+    }
+}
+
+/// Spatial sizes through the network, from input to the last pooled map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shapes {
+    /// Input side (48).
+    pub input: usize,
+    /// After the first convolution (46).
+    pub conv1: usize,
+    /// After the first pool (15).
+    pub pool1: usize,
+    /// After the second convolution (13).
+    pub conv2: usize,
+    /// After the second pool (6).
+    pub pool2: usize,
+    /// Length of the flattened features (1152).
+    pub flat: usize,
+}
+
+impl SeedCnnConfig {
+    /// Checks the values and works out the sizes of every stage.
+    pub fn shapes(&self) -> Result<Shapes> {
+        let invalid = |field: &'static str, value: String, expected: String| Error::InvalidConfig {
+            field,
+            value,
+            expected,
+        };
+        for (field, value) in [
+            ("input_size", self.input_size),
+            ("conv1_filters", self.conv1_filters),
+            ("conv2_filters", self.conv2_filters),
+            ("kernel", self.kernel),
+            ("pool1", self.pool1),
+            ("pool2", self.pool2),
+            ("dense", self.dense),
+        ] {
+            if value == 0 {
+                return Err(invalid(field, "0".into(), "at least 1".into()));
+            }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(invalid(
+                "dropout",
+                self.dropout.to_string(),
+                "a rate in [0, 1)".into(),
+            ));
+        }
+        let input = self.input_size;
+        let valid = |side: usize, stage: &str| -> Result<usize> {
+            if side < self.kernel {
+                return Err(invalid(
+                    "input_size",
+                    input.to_string(),
+                    format!(
+                        "large enough for every stage, but {stage} gets a {side} px map, smaller than its {} px kernel",
+                        self.kernel
+                    ),
+                ));
+            }
+            Ok(side - self.kernel + 1)
+        };
+        let pool = |side: usize, size: usize, field: &'static str| -> Result<usize> {
+            if size > side {
+                return Err(invalid(
+                    field,
+                    size.to_string(),
+                    format!("at most the {side} px map it pools (from input_size {input})"),
+                ));
+            }
+            Ok(side / size)
+        };
+        let conv1 = valid(input, "conv1")?;
+        let pool1 = pool(conv1, self.pool1, "pool1")?;
+        let conv2 = valid(pool1, "conv2")?;
+        let pool2 = pool(conv2, self.pool2, "pool2")?;
+        Ok(Shapes {
+            input: self.input_size,
+            conv1,
+            pool1,
+            conv2,
+            pool2,
+            flat: pool2 * pool2 * self.conv2_filters,
+        })
+    }
+
+    /// Number of trainable parameters (weights and biases).
+    pub fn parameter_count(&self) -> Result<usize> {
+        let s = self.shapes()?;
+        let k2 = self.kernel * self.kernel;
+        Ok(self.conv1_filters * k2
+            + self.conv1_filters
+            + self.conv2_filters * self.conv1_filters * k2
+            + self.conv2_filters
+            + s.flat * self.dense
+            + self.dense
+            + self.dense
+            + 1)
+    }
+}
