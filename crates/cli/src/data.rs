@@ -39,16 +39,12 @@ pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     for (i, row) in rows.iter().enumerate() {
-        let colour = match row.colour {
-            [235, 140, 30] => "orange",
-            [40, 110, 220] => "blue",
-            _ => "grey",
-        };
         println!(
-            "  row {:>2}: {} ({} patches, {colour} frames)",
+            "  row {:>2}: {} ({} patches, {} frames)",
             i + 1,
             row.caption,
-            row.shown
+            row.shown,
+            row.colour
         );
     }
     Ok(())

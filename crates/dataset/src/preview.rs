@@ -16,16 +16,22 @@ use crate::split::shuffle;
 pub struct PreviewRow {
     /// What the row shows, such as `Xtrain1.npy, label 1 (crater)`.
     pub caption: String,
-    /// Frame colour of the row's patches: orange for craters, blue for non-craters, grey for
-    /// unlabelled.
-    pub colour: [u8; 3],
+    /// Name of the row's frame colour: `orange` for craters, `blue` for non-craters, `grey`
+    /// for unlabelled patches.
+    pub colour: &'static str,
     /// How many patches the row holds.
     pub shown: usize,
 }
 
-const CRATER: [u8; 3] = [235, 140, 30];
-const NO_CRATER: [u8; 3] = [40, 110, 220];
-const UNLABELLED: [u8; 3] = [150, 150, 150];
+const CRATER: (&str, [u8; 3]) = ("orange", [235, 140, 30]);
+const NO_CRATER: (&str, [u8; 3]) = ("blue", [40, 110, 220]);
+const UNLABELLED: (&str, [u8; 3]) = ("grey", [150, 150, 150]);
+/// What is drawn for a row: its frame colour and patches.
+struct Frame<'a> {
+    rgb: [u8; 3],
+    patches: Vec<&'a [f32]>,
+}
+
 const SCALE: u32 = 2;
 const FRAME: u32 = 2;
 
@@ -64,7 +70,7 @@ pub fn write_preview(path: &Path, out: &Path, per_row: usize, seed: u64) -> Resu
         });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut rows: Vec<(PreviewRow, Vec<&[f32]>)> = Vec::new();
+    let mut rows: Vec<(PreviewRow, Frame)> = Vec::new();
     for (name, data) in &sets {
         let groups: Vec<(Option<u8>, Vec<usize>)> = match data.labels() {
             Some(labels) => [1u8, 0]
@@ -81,7 +87,7 @@ pub fn write_preview(path: &Path, out: &Path, per_row: usize, seed: u64) -> Resu
         for (class, mut indices) in groups {
             shuffle(&mut indices, &mut rng);
             indices.truncate(per_row);
-            let (caption, colour) = match class {
+            let (caption, (colour, rgb)) = match class {
                 Some(1) => (format!("{name}, label 1 (crater)"), CRATER),
                 Some(_) => (format!("{name}, label 0 (no crater)"), NO_CRATER),
                 None => (format!("{name}, unlabelled"), UNLABELLED),
@@ -93,21 +99,21 @@ pub fn write_preview(path: &Path, out: &Path, per_row: usize, seed: u64) -> Resu
                     colour,
                     shown: patches.len(),
                 },
-                patches,
+                Frame { rgb, patches },
             ));
         }
     }
     let cell = PATCH_SIDE as u32 * SCALE + 2 * FRAME + 2;
     let columns = per_row.max(1) as u32;
     let mut sheet = RgbImage::from_pixel(columns * cell, rows.len() as u32 * cell, Rgb([255, 255, 255]));
-    for (r, (row, patches)) in rows.iter().enumerate() {
-        for (c, patch) in patches.iter().enumerate() {
+    for (r, (_, frame)) in rows.iter().enumerate() {
+        for (c, patch) in frame.patches.iter().enumerate() {
             draw_patch(
                 &mut sheet,
                 c as u32 * cell + 1,
                 r as u32 * cell + 1,
                 patch,
-                row.colour,
+                frame.rgb,
             );
         }
     }
