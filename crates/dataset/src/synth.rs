@@ -33,7 +33,7 @@ use std::path::Path;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::dataset::{PATCH_PIXELS, PATCH_SIDE, seed_files};
+use crate::dataset::{Dataset, PATCH_PIXELS, PATCH_SIDE, seed_files};
 use crate::error::{Error, Result};
 use crate::npy::{write_atomic, write_npy};
 use crate::split::shuffle;
@@ -138,6 +138,13 @@ impl SynthSet {
     /// Whether the set has no patch.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// The patches as a labelled [`Dataset`] (pixels scaled by 1/255), `name` standing in
+    /// for the file it would have come from.
+    pub fn to_dataset(&self, name: &str) -> Result<Dataset> {
+        let pixels = self.pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+        Dataset::new(name, pixels, Some(self.labels.clone()))
     }
 }
 

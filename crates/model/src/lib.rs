@@ -1,16 +1,38 @@
-//! The seed crater CNN in candle.
+//! The seed crater CNN in candle: the network, its training loop and its checkpoints.
 //!
 //! [`SeedCnn`] is the network of the published experiment (14,033 parameters with the
-//! default [`SeedCnnConfig`]); [`keras_init`] initialises it as Keras does from a seeded RNG;
-//! [`bce_with_logits`] is its loss. Its gradients are checked against finite differences.
+//! default [`SeedCnnConfig`]), [`CraterCnn`] holds it with its weights (predict, save, load
+//! a model folder), and [`Trainer`] fits it with Adam on binary cross-entropy, keeping a
+//! [`History`], the best weights by validation loss, optional early stopping and resumable
+//! checkpoints. Its gradients are checked against finite differences and its outputs
+//! against PyTorch.
 //!
-//! Not there yet: the training loop, checkpoints, resuming and the benchmark command.
+//! ```no_run
+//! use craters_model::{CraterCnn, SeedCnnConfig, TrainConfig, Trainer};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = craters_dataset::SeedData::load("data/default".as_ref())?;
+//! let model = CraterCnn::new(&SeedCnnConfig::default(), 0)?;
+//! let config = TrainConfig { epochs: 5, ..TrainConfig::default() };
+//! let outcome = Trainer::new(config)?.fit(&model, &data.train, None, None)?;
+//! println!("{}", outcome.history.to_csv());
+//! model.save("runs/example/model".as_ref())?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 mod config;
 mod error;
+mod model;
 mod network;
+mod optim;
+mod train;
 
 pub use config::{SeedCnnConfig, Shapes};
 pub use error::{Error, Result};
+pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
 pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};
+pub use optim::{Adam, AdamConfig, AdamState};
+pub use train::{
+    BEST_DIR, Checkpointer, ClassWeighting, EarlyStopping, EpochRecord, History, Progress, RESUME_FILE,
+    StopReason, TrainConfig, TrainOutcome, Trainer, Validation, Verdict,
+};

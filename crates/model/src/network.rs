@@ -62,6 +62,16 @@ impl SeedCnn {
         self.shapes
     }
 
+    /// A copy of the dropout RNG in its current state (resumable runs save its position).
+    pub fn dropout_rng(&self) -> ChaCha8Rng {
+        self.dropout_rng.borrow().clone()
+    }
+
+    /// Replaces the dropout RNG, e.g. with one restored from a checkpoint.
+    pub fn set_dropout_rng(&self, rng: ChaCha8Rng) {
+        *self.dropout_rng.borrow_mut() = rng;
+    }
+
     fn dropout(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
         let p = self.config.dropout;
         if p == 0.0 {
@@ -141,8 +151,10 @@ pub fn keras_init(varmap: &VarMap, seed: u64) -> Result<()> {
     Ok(())
 }
 
-/// Mean binary cross-entropy of logits against 0/1 targets, optionally weighted per sample,
-/// computed stably as max(z, 0) − z·y + ln(1 + e^−|z|).
+/// Mean binary cross-entropy of logits against 0/1 targets, computed stably as
+/// max(z, 0) − z·y + ln(1 + e^−|z|). With per-sample weights it is mean(w · loss), as in
+/// Keras (`sum_over_batch_size`) and PyTorch, so a weight below 1 makes a sample count less
+/// in absolute terms, not just relative to the rest of its batch.
 pub fn bce_with_logits(
     logits: &Tensor,
     targets: &Tensor,
@@ -152,6 +164,6 @@ pub fn bce_with_logits(
         ((logits.relu()? - (logits * targets)?)? + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
     match weights {
         None => per_sample.mean_all(),
-        Some(w) => (per_sample * w)?.sum_all()? / w.sum_all()?,
+        Some(w) => (per_sample * w)?.mean_all(),
     }
 }
