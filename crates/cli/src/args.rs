@@ -21,6 +21,31 @@ pub enum Command {
     },
     /// Score probabilities against 0/1 labels (precision, recall, F1, AP, ROC AUC, ...).
     Evaluate(EvaluateArgs),
+    /// Time training and inference of the seed network on generated patches (compare with
+    /// the PyTorch and Keras peer scripts: same keys under --json).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Images per training step.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Epochs; the first one is a warm-up and not timed.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Generated training images.
+    #[arg(long, default_value_t = 3000)]
+    pub n_train: usize,
+    /// Seed of the data, the weights and the run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON line (the peer scripts' keys) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! clap's own usage errors exit with 2.
 
 mod args;
+mod bench;
 mod data;
 mod evaluate;
 
@@ -31,5 +32,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             DataCommand::Preview(args) => data::preview(&args),
         },
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

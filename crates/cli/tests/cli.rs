@@ -328,3 +328,43 @@ fn preview_draws_a_row_per_set_and_class() {
     ]);
     assert_one_line_error(&run, "no such file");
 }
+
+#[test]
+fn bench_prints_the_peer_scripts_keys() {
+    let out = craters(&[
+        "bench",
+        "--threads",
+        "1",
+        "--n-train",
+        "48",
+        "--epochs",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "train_images_per_s",
+        "infer_images_per_s",
+        "threads",
+        "batch_size",
+        "n_train",
+        "epochs",
+        "params",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}: {stdout}");
+    }
+    assert_eq!(report["params"], 14033);
+    assert_eq!(report["threads"], 1);
+    assert_eq!(report["n_train"], 48);
+    assert_eq!(report["epoch_secs"].as_array().unwrap().len(), 2);
+    assert!(report["train_images_per_s"].as_f64().unwrap() > 0.0);
+    assert!(report["infer_images_per_s"].as_f64().unwrap() > 0.0);
+
+    let bad = craters(&["bench", "--threads", "0"]);
+    assert_one_line_error(&bad, "--threads 0");
+    let bad = craters(&["bench", "--threads", "1", "--batch-size", "0"]);
+    assert_one_line_error(&bad, "batch_size = 0");
+}

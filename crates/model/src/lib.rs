@@ -4,7 +4,7 @@
 //! default [`SeedCnnConfig`]), [`CraterCnn`] holds it with its weights (predict, save, load
 //! a model folder), and [`Trainer`] fits it with Adam on binary cross-entropy, keeping a
 //! [`History`], the best weights by validation loss, optional early stopping and resumable
-//! checkpoints. Its gradients are checked against finite differences and its outputs
+//! checkpoints; [`bench`] measures its speed. Its gradients are checked against finite differences and its outputs
 //! against PyTorch.
 //!
 //! ```no_run
@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 mod config;
 mod error;
 mod model;
