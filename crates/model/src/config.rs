@@ -22,6 +22,20 @@ pub struct SeedCnnConfig {
     pub dense: usize,
     /// Dropout rate before the output layer, in [0, 1). Default 0.5.
     pub dropout: f64,
+    /// How the convolution blocks are computed. Default fused.
+    pub kernels: Kernels,
+}
+
+/// How the convolution blocks (conv + bias + ReLU + max-pool) are computed. Both give the
+/// same function and gradients up to float rounding; checkpoints are interchangeable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernels {
+    /// One candle custom op per block with a hand-written backward pass (fast on CPU).
+    #[default]
+    Fused,
+    /// candle's own `conv2d`, `relu` and reshape-based pooling: the reference.
+    Candle,
 }
 
 impl Default for SeedCnnConfig {
@@ -35,6 +49,7 @@ impl Default for SeedCnnConfig {
             pool2: 2,
             dense: 8,
             dropout: 0.5,
+            kernels: Kernels::Fused,
         }
     }
 }

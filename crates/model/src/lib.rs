@@ -23,12 +23,13 @@
 pub mod bench;
 mod config;
 mod error;
+mod fused;
 mod model;
 mod network;
 mod optim;
 mod train;
 
-pub use config::{SeedCnnConfig, Shapes};
+pub use config::{Kernels, SeedCnnConfig, Shapes};
 pub use error::{Error, Result};
 pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
 pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};

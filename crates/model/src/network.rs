@@ -7,8 +7,9 @@ use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{SeedCnnConfig, Shapes};
+use crate::config::{Kernels, SeedCnnConfig, Shapes};
 use crate::error::Result;
+use crate::fused::conv_relu_pool;
 
 /// Conv(16, 3×3) + ReLU → max-pool 3 → Conv(32, 3×3) + ReLU → max-pool 2 → flatten →
 /// Dense(8) + ReLU → dropout → Dense(1), giving one logit per image.
@@ -114,8 +115,21 @@ pub fn max_pool(xs: &Tensor, size: usize) -> candle_core::Result<Tensor> {
 
 impl ModuleT for SeedCnn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
-        let xs = max_pool(&self.conv1.forward(xs)?.relu()?, self.config.pool1)?;
-        let xs = max_pool(&self.conv2.forward(&xs)?.relu()?, self.config.pool2)?;
+        let xs = match self.config.kernels {
+            Kernels::Fused => {
+                let block = |conv: &Conv2d, xs: &Tensor, pool: usize, input_grad: bool| {
+                    let bias = conv.bias().expect("convolutions are built with a bias");
+                    conv_relu_pool(xs, conv.weight(), bias, pool, input_grad)
+                };
+                // The first block's input is data: its gradient is never needed.
+                let xs = block(&self.conv1, xs, self.config.pool1, false)?;
+                block(&self.conv2, &xs, self.config.pool2, true)?
+            }
+            Kernels::Candle => {
+                let xs = max_pool(&self.conv1.forward(xs)?.relu()?, self.config.pool1)?;
+                max_pool(&self.conv2.forward(&xs)?.relu()?, self.config.pool2)?
+            }
+        };
         let xs = self.dense1.forward(&xs.flatten_from(1)?)?.relu()?;
         let xs = if train { self.dropout(&xs)? } else { xs };
         self.dense2.forward(&xs)?.squeeze(D::Minus1)

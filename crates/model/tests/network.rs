@@ -2,14 +2,22 @@
 
 use candle_core::{DType, Device, ModuleT, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use craters_model::{SeedCnn, SeedCnnConfig, bce_with_logits, keras_init, max_pool};
+use craters_model::{Kernels, SeedCnn, SeedCnnConfig, bce_with_logits, keras_init, max_pool};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn build(dtype: DType, init_seed: u64) -> (VarMap, SeedCnn) {
+    build_with(dtype, init_seed, Kernels::default())
+}
+
+fn build_with(dtype: DType, init_seed: u64, kernels: Kernels) -> (VarMap, SeedCnn) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, dtype, &Device::Cpu);
-    let model = SeedCnn::new(&SeedCnnConfig::default(), vb, 7).unwrap();
+    let config = SeedCnnConfig {
+        kernels,
+        ..Default::default()
+    };
+    let model = SeedCnn::new(&config, vb, 7).unwrap();
     keras_init(&varmap, init_seed).unwrap();
     (varmap, model)
 }
@@ -184,10 +192,19 @@ fn max_pool_routes_one_gradient_per_window() {
     }
 }
 
-/// Central finite differences of the loss, in f64, against candle's backward pass.
 #[test]
-fn gradients_match_finite_differences() {
-    let (varmap, model) = build(DType::F64, 11);
+fn fused_kernels_gradients_match_finite_differences() {
+    check_gradients(Kernels::Fused);
+}
+
+#[test]
+fn candle_kernels_gradients_match_finite_differences() {
+    check_gradients(Kernels::Candle);
+}
+
+/// Central finite differences of the loss, in f64, against the backward pass.
+fn check_gradients(kernels: Kernels) {
+    let (varmap, model) = build_with(DType::F64, 11, kernels);
     // Non-zero biases, so that ReLUs see varied pre-activations; drawn in name order, since
     // the VarMap's own order changes from run to run.
     let data = varmap.data().lock().unwrap().clone();
@@ -241,5 +258,63 @@ fn gradients_match_finite_differences() {
         var.set(&Tensor::from_vec(original, var.dims(), &Device::Cpu).unwrap())
             .unwrap();
     }
-    println!("gradient check: max relative error {worst:.3e}");
+    println!("gradient check ({kernels:?} kernels): max relative error {worst:.3e}");
+}
+
+/// Forward pass and gradients of both kernel paths on the same f32 weights and batch.
+fn outputs_and_gradients(kernels: Kernels, threads: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let (varmap, model) = build_with(DType::F32, 3, kernels);
+        let x = images(32, 9, DType::F32);
+        let y = Tensor::from_vec(
+            (0..32).map(|i| (i % 3 % 2) as f32).collect::<Vec<_>>(),
+            32,
+            &Device::Cpu,
+        )
+        .unwrap();
+        let logits = model.forward_t(&x, false).unwrap();
+        let grads = bce_with_logits(&logits, &y, None).unwrap().backward().unwrap();
+        let data = varmap.data().lock().unwrap();
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        let g = names
+            .iter()
+            .map(|n| {
+                grads
+                    .get(&data[*n])
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap()
+            })
+            .collect();
+        (logits.to_vec1().unwrap(), g)
+    })
+}
+
+#[test]
+fn fused_kernels_agree_with_candle_and_ignore_the_thread_count() {
+    let (fused_out, fused_grads) = outputs_and_gradients(Kernels::Fused, 2);
+    let (candle_out, candle_grads) = outputs_and_gradients(Kernels::Candle, 2);
+    for (a, b) in fused_out.iter().zip(&candle_out) {
+        assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "logit {a} vs {b}");
+    }
+    for (fused, candle) in fused_grads.iter().zip(&candle_grads) {
+        let scale = candle.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (a, b) in fused.iter().zip(candle) {
+            assert!(
+                (a - b).abs() <= 1e-4 * scale,
+                "gradient {a} vs {b} (largest {scale})"
+            );
+        }
+    }
+    // Work is split by image, so one thread gives the same bits as two.
+    let (one_out, one_grads) = outputs_and_gradients(Kernels::Fused, 1);
+    assert_eq!(one_out, fused_out);
+    assert_eq!(one_grads, fused_grads);
 }

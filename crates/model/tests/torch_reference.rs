@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, ModuleT, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
-use craters_model::{Adam, AdamConfig, SeedCnn, SeedCnnConfig, bce_with_logits};
+use craters_model::{Adam, AdamConfig, Kernels, SeedCnn, SeedCnnConfig, bce_with_logits};
 use serde_json::Value;
 
 const N_IMAGES: usize = 4;
@@ -28,10 +28,13 @@ fn input_value(i: usize) -> f64 {
 }
 
 /// The network in f64 with the fixture's weights, and its variables by name.
-fn network() -> (SeedCnn, Vec<(String, Var)>) {
+fn network(kernels: Kernels) -> (SeedCnn, Vec<(String, Var)>) {
     let varmap = VarMap::new();
     let net = SeedCnn::new(
-        &SeedCnnConfig::default(),
+        &SeedCnnConfig {
+            kernels,
+            ..Default::default()
+        },
         VarBuilder::from_varmap(&varmap, DType::F64, &Device::Cpu),
         0,
     )
@@ -115,8 +118,14 @@ fn compare(tensor: &Tensor, expected: &Value, what: &str) {
 
 #[test]
 fn forward_loss_and_gradients_match_pytorch() {
+    for kernels in [Kernels::Fused, Kernels::Candle] {
+        forward_loss_and_gradients(kernels);
+    }
+}
+
+fn forward_loss_and_gradients(kernels: Kernels) {
     let expected = fixture();
-    let (net, vars) = network();
+    let (net, vars) = network(kernels);
     let logits = net.forward_t(&inputs(), false).unwrap();
     for (i, (a, e)) in logits
         .to_vec1::<f64>()
@@ -161,9 +170,15 @@ fn forward_loss_and_gradients_match_pytorch() {
 
 #[test]
 fn three_adam_steps_match_pytorch() {
+    for kernels in [Kernels::Fused, Kernels::Candle] {
+        three_adam_steps(kernels);
+    }
+}
+
+fn three_adam_steps(kernels: Kernels) {
     let expected = fixture();
     let adam_expected = &expected["adam"];
-    let (net, vars) = network();
+    let (net, vars) = network(kernels);
     let labels = Tensor::new(floats(&expected["labels"]).as_slice(), &Device::Cpu).unwrap();
     let mut adam = Adam::new(
         vars.clone(),
