@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Seed of the data, the weights and the run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Convolution kernels: `fused` (custom ops) or `candle` (candle's own ops, the reference).
+    #[arg(long, value_enum, default_value_t = KernelsArg::Fused)]
+    pub kernels: KernelsArg,
     /// Print one JSON line (the peer scripts' keys) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -124,4 +127,13 @@ pub struct PreviewArgs {
     /// Seed of the random choice of patches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// `--kernels` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelsArg {
+    /// Fused custom ops.
+    Fused,
+    /// candle's own ops.
+    Candle,
 }

@@ -1,9 +1,10 @@
 //! `craters bench`.
 
 use anyhow::Context;
+use craters_model::Kernels;
 use craters_model::bench::{self, BenchParams};
 
-use crate::args::BenchArgs;
+use crate::args::{BenchArgs, KernelsArg};
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let threads = match args.threads {
@@ -24,14 +25,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         epochs: args.epochs,
         batch_size: args.batch_size,
         seed: args.seed,
+        kernels: match args.kernels {
+            KernelsArg::Fused => Kernels::Fused,
+            KernelsArg::Candle => Kernels::Candle,
+        },
     };
     let report = bench::run(&params, threads)?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "seed CNN ({} parameters), {} generated images, batch {}, {} thread(s)",
-            report.params, report.n_train, report.batch_size, report.threads
+            "seed CNN ({} parameters, {:?} kernels), {} generated images, batch {}, {} thread(s)",
+            report.params, report.kernels, report.n_train, report.batch_size, report.threads
         );
         println!(
             "training:  {:>9.1} images/s (epochs after the first; epoch seconds {:?})",

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use craters_dataset::synth::{SynthParams, generate};
 
-use crate::config::SeedCnnConfig;
+use crate::config::{Kernels, SeedCnnConfig};
 use crate::error::Result;
 use crate::model::{CraterCnn, PREDICT_BATCH};
 use crate::train::{Progress, TrainConfig, Trainer};
@@ -21,6 +21,8 @@ pub struct BenchParams {
     pub batch_size: usize,
     /// Seed of the data, the weights and the run.
     pub seed: u64,
+    /// Fused custom ops or candle's own (the reference).
+    pub kernels: Kernels,
 }
 
 impl Default for BenchParams {
@@ -30,6 +32,7 @@ impl Default for BenchParams {
             epochs: 3,
             batch_size: 32,
             seed: 0,
+            kernels: Kernels::Fused,
         }
     }
 }
@@ -39,6 +42,8 @@ impl Default for BenchParams {
 pub struct BenchReport {
     /// "craters".
     pub framework: &'static str,
+    /// Which convolution kernels ran.
+    pub kernels: Kernels,
     /// Version of candle it runs on.
     pub version: &'static str,
     /// Worker threads (set by the caller; recorded here).
@@ -75,7 +80,10 @@ pub fn run(params: &BenchParams, threads: usize) -> Result<BenchReport> {
         .n_test(0)
         .check()?;
     let train = generate(&synth).train.to_dataset("generated patches")?;
-    let config = SeedCnnConfig::default();
+    let config = SeedCnnConfig {
+        kernels: params.kernels,
+        ..SeedCnnConfig::default()
+    };
     let model = CraterCnn::new(&config, params.seed)?;
     let outcome = Trainer::new(TrainConfig {
         epochs: params.epochs,
@@ -99,6 +107,7 @@ pub fn run(params: &BenchParams, threads: usize) -> Result<BenchReport> {
 
     Ok(BenchReport {
         framework: "craters",
+        kernels: params.kernels,
         version: CANDLE_VERSION,
         threads,
         batch_size: params.batch_size,

@@ -27,6 +27,7 @@ mod fused;
 mod model;
 mod network;
 mod optim;
+mod selftrain;
 mod train;
 
 pub use config::{Kernels, SeedCnnConfig, Shapes};
@@ -34,6 +35,7 @@ pub use error::{Error, Result};
 pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
 pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};
 pub use optim::{Adam, AdamConfig, AdamState};
+pub use selftrain::CnnClassifier;
 pub use train::{
     BEST_DIR, Checkpointer, ClassWeighting, EarlyStopping, EpochRecord, History, Progress, RESUME_FILE,
     StopReason, TrainConfig, TrainOutcome, Trainer, Validation, Verdict,

@@ -418,3 +418,30 @@ fn early_stopping_counts_epochs_without_improvement() {
     let mut never = EarlyStopping::new(None);
     assert!((1..50).all(|e| !never.update(e, 1.0).stop));
 }
+
+#[test]
+fn cnn_self_trains_through_the_classifier_trait() {
+    use craters_selftrain::{Criterion, SelfTrainingParams, self_train};
+    let (tr, va) = data();
+    let pool = Dataset::new("pool", va.pixels().to_vec(), None).unwrap();
+    let stage = |epochs| TrainConfig {
+        epochs,
+        ..config(epochs)
+    };
+    let mut cnn = craters_model::CnnClassifier::new(&SeedCnnConfig::default(), 5, stage(1), stage(2), Some(va.clone()))
+        .unwrap()
+        .progress(Progress::Silent);
+    // Everything confident either way: the most confident 10 of the pool get labels.
+    let params = SelfTrainingParams {
+        criterion: Criterion::KBest { k: 10 },
+        ..SelfTrainingParams::default()
+    };
+    let result = self_train(&mut cnn, &params.check().unwrap(), &tr, &pool).unwrap();
+    assert_eq!(result.rounds.len(), 1);
+    assert_eq!(result.rounds[0].added.len(), 10);
+    let epochs: Vec<usize> = cnn.outcomes().iter().map(|o| o.history.epochs.len()).collect();
+    assert_eq!(epochs, [1, 2], "stage 1 then stage 2 configs");
+    let probs = cnn.model().predict_proba(&pool).unwrap();
+    assert_eq!(probs.len(), pool.len());
+    assert!(probs.iter().all(|p| (0.0..=1.0).contains(p)));
+}

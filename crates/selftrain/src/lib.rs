@@ -1,5 +1,24 @@
-//! Confidence-threshold pseudo-labelling (self-training) over a classifier trait.
+//! Self-training: fit a classifier on labelled images, pseudo-label the confident part of
+//! an unlabelled pool, refit on both, repeat — as scikit-learn's `SelfTrainingClassifier`.
 //!
-//! Not implemented yet: the trait, the parameters and the rounds arrive with the self-training
-//! issue. This crate exists so that the workspace has its final shape; it exports nothing.
+//! It works with any [`Classifier`] (the candle CNN implements it in `craters-model`;
+//! nothing here depends on candle). Parameters are checked before fitting
+//! ([`SelfTrainingParams::check`]).
+//!
+//! ```
+//! use craters_selftrain::{Criterion, SelfTrainingParams};
+//! // The seed protocol: one round, p < 0.25 → class 0.
+//! let params = SelfTrainingParams::default();
+//! assert_eq!(params.criterion, Criterion::Threshold { neg: Some(0.25), pos: None });
+//! let bad = SelfTrainingParams { criterion: Criterion::Threshold { neg: Some(0.8), pos: Some(0.6) }, ..params };
+//! assert!(bad.check().unwrap_err().to_string().contains("neg 0.8 must be below pos 0.6"));
+//! ```
 #![deny(missing_docs)]
+
+mod error;
+mod params;
+mod selftrain;
+
+pub use error::{Error, Result};
+pub use params::{Criterion, SelfTrainingParams, ValidSelfTrainingParams};
+pub use selftrain::{Added, Classifier, RoundLog, SelfTrainingResult, Termination, self_train};
