@@ -323,45 +323,41 @@ fn pool_relu<T: Real>(d: Dims, conv: &[T], out: &mut [T], winners: &mut [u32]) {
     }
 }
 
-/// `cols[(c, ki, kj)][pos]` = the input pixel under kernel tap (ki, kj) of channel c at
-/// each position of the pooled region: runs of whole rows, copied contiguously.
-#[multiversion(targets("x86_64+avx2+fma"))]
-fn im2col<T: Real>(d: Dims, x: &[T], cols: &mut [T]) {
+/// Calls `run(cols_start, x_start)` for every run of `uw` values that im2col copies:
+/// `x[x_start..][..uw]` goes to `cols[cols_start..][..uw]`, where `cols[(c, ki, kj)][pos]` is
+/// the input pixel under kernel tap (ki, kj) of channel c at each position of the pooled
+/// region.
+#[inline(always)]
+fn for_each_run(d: Dims, mut run: impl FnMut(usize, usize)) {
     let (uh, uw) = d.used();
-    let positions = uh * uw;
     for ch in 0..d.c {
         for ki in 0..d.k {
             for kj in 0..d.k {
                 let kk = (ch * d.k + ki) * d.k + kj;
-                let dst = &mut cols[kk * positions..(kk + 1) * positions];
                 for r in 0..uh {
-                    let src = ch * d.h * d.w + (r + ki) * d.w + kj;
-                    dst[r * uw..(r + 1) * uw].copy_from_slice(&x[src..src + uw]);
+                    run(kk * uh * uw + r * uw, ch * d.h * d.w + (r + ki) * d.w + kj);
                 }
             }
         }
     }
 }
 
+/// The im2col matrix of one image, rows of whole runs copied contiguously.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn im2col<T: Real>(d: Dims, x: &[T], cols: &mut [T]) {
+    let uw = d.used().1;
+    for_each_run(d, |c, i| cols[c..c + uw].copy_from_slice(&x[i..i + uw]));
+}
+
 /// The adjoint of [`im2col`]: adds each column entry back onto its input pixel.
 #[multiversion(targets("x86_64+avx2+fma"))]
 fn col2im<T: Real>(d: Dims, cols: &[T], x: &mut [T]) {
-    let (uh, uw) = d.used();
-    let positions = uh * uw;
-    for ch in 0..d.c {
-        for ki in 0..d.k {
-            for kj in 0..d.k {
-                let kk = (ch * d.k + ki) * d.k + kj;
-                let src = &cols[kk * positions..(kk + 1) * positions];
-                for r in 0..uh {
-                    let dst = ch * d.h * d.w + (r + ki) * d.w + kj;
-                    for (o, &v) in x[dst..dst + uw].iter_mut().zip(&src[r * uw..(r + 1) * uw]) {
-                        *o += v;
-                    }
-                }
-            }
+    let uw = d.used().1;
+    for_each_run(d, |c, i| {
+        for (o, &v) in x[i..i + uw].iter_mut().zip(&cols[c..c + uw]) {
+            *o += v;
         }
-    }
+    });
 }
 
 fn slice<'a, T: Real>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {

@@ -428,9 +428,10 @@ fn cnn_self_trains_through_the_classifier_trait() {
         epochs,
         ..config(epochs)
     };
-    let mut cnn = craters_model::CnnClassifier::new(&SeedCnnConfig::default(), 5, stage(1), stage(2), Some(va.clone()))
-        .unwrap()
-        .progress(Progress::Silent);
+    let mut cnn =
+        craters_model::CnnClassifier::new(&SeedCnnConfig::default(), 5, stage(1), stage(2), Some(va.clone()))
+            .unwrap()
+            .progress(Progress::Silent);
     // Everything confident either way: the most confident 10 of the pool get labels.
     let params = SelfTrainingParams {
         criterion: Criterion::KBest { k: 10 },
