@@ -58,11 +58,22 @@ fn list<T: std::str::FromStr>(args: &[String], flag: &str, default: &str) -> Res
         .collect()
 }
 
-fn mean_std(xs: &[f64]) -> String {
+/// Mean ± sample std of the finite values (runs that added no pseudo-labels have no
+/// precision), with how many there were when some are missing.
+fn mean_std(values: &[f64]) -> String {
+    let xs: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if xs.is_empty() {
+        return "–".into();
+    }
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    format!("{mean:.4} ± {:.4}", var.sqrt())
+    let text = format!("{mean:.4} ± {:.4}", var.sqrt());
+    if xs.len() < values.len() {
+        format!("{text} (of {} runs)", xs.len())
+    } else {
+        text
+    }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
