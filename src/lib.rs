@@ -1,7 +1,7 @@
 //! craters: impact-crater classification on Mars orbital image patches.
 //!
 //! This facade re-exports the member crates under short names, so one dependency gives all
-//! of them:
+//! of them, and [`experiment`] runs the whole seed experiment into a run folder:
 //!
 //! ```
 //! use craters::dataset::{ClassWeights, PATCH_PIXELS};
@@ -14,3 +14,10 @@ pub use craters_dataset as dataset;
 pub use craters_metrics as metrics;
 pub use craters_model as model;
 pub use craters_selftrain as selftrain;
+
+pub mod experiment;
+
+// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

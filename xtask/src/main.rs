@@ -8,6 +8,9 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 const TASKS: &str = "\
 Tasks:
+  reproduce [--config configs/default.toml] [--out runs/NAME] [--seeds 1,2,3] [--force] [...]
+          the whole seed experiment into a run folder with report.md and plots
+          (`craters reproduce --help` lists every option; they are passed through)
   lint    cargo fmt --check and cargo clippy -D warnings over the workspace, as CI runs them
 ";
 
@@ -20,6 +23,10 @@ fn main() {
 
 fn try_main() -> Result<()> {
     match env::args().nth(1).as_deref() {
+        Some("reproduce") => {
+            let rest: Vec<String> = env::args().skip(2).collect();
+            reproduce(&rest)
+        }
         Some("lint") => lint(),
         Some(other) => Err(format!("unknown task {other:?}\n{TASKS}").into()),
         None => {
@@ -27,6 +34,22 @@ fn try_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Training needs an optimised build, so the experiment runs in the release `craters`
+/// binary rather than in this (debug) xtask process.
+fn reproduce(args: &[String]) -> Result<()> {
+    let mut command = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "craters-cli",
+        "--",
+        "reproduce",
+    ];
+    command.extend(args.iter().map(String::as_str));
+    cargo(&command)
 }
 
 fn lint() -> Result<()> {

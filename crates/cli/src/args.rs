@@ -21,6 +21,12 @@ pub enum Command {
     },
     /// Score probabilities against 0/1 labels (precision, recall, F1, AP, ROC AUC, ...).
     Evaluate(EvaluateArgs),
+    /// Predict crater probabilities with a trained model folder (models/final of a run).
+    Predict(PredictArgs),
+    /// Run the whole seed experiment (data, stage 1, self-training, stage 2, prediction,
+    /// evaluation) into a run folder with metrics.json, history.csv, models, report.md and
+    /// plots.
+    Reproduce(ReproduceArgs),
     /// Time training and inference of the seed network on generated patches (compare with
     /// the PyTorch and Keras peer scripts: same keys under --json).
     Bench(BenchArgs),
@@ -136,4 +142,59 @@ pub enum KernelsArg {
     Fused,
     /// candle's own ops.
     Candle,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// Experiment config (TOML; unknown keys are errors).
+    #[arg(long, default_value = "configs/default.toml")]
+    pub config: PathBuf,
+    /// Run folder [default: runs/<config name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Training seeds, comma-separated (overrides `seeds`).
+    #[arg(long, value_delimiter = ',')]
+    pub seeds: Option<Vec<u64>>,
+    /// Replace an existing run folder (once the new run has finished).
+    #[arg(long)]
+    pub force: bool,
+    /// Stage-1 learning rate (the original's --initial_lr).
+    #[arg(long)]
+    pub initial_lr: Option<f64>,
+    /// Stage-2 learning rate (--final_lr).
+    #[arg(long)]
+    pub final_lr: Option<f64>,
+    /// Stage-1 epochs (--initial_epochs).
+    #[arg(long)]
+    pub initial_epochs: Option<usize>,
+    /// Stage-2 epochs (--final_epochs).
+    #[arg(long)]
+    pub final_epochs: Option<usize>,
+    /// Decision threshold on the crater probability (--threshold_initial/--threshold_final).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Pseudo-label p < this as class 0 (the seed: 0.25).
+    #[arg(long)]
+    pub pseudo_neg: Option<f64>,
+    /// Pseudo-label p > this as class 1 (off in the seed).
+    #[arg(long)]
+    pub pseudo_pos: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model folder (model.safetensors + config.json), e.g. runs/default/models/final.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A seed-layout folder (predicts Xtest1.npy), one npy file of patches, or a folder of
+    /// images (read in lexicographic order of their relative paths).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output folder: scores.npy (float32 probabilities), y_pred_final.npy (0/1) and, for
+    /// image folders, files.txt (one relative path per row, in output order).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Predict a crater at probability ≥ this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
 }

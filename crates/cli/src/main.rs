@@ -7,6 +7,8 @@ mod args;
 mod bench;
 mod data;
 mod evaluate;
+mod predict;
+mod reproduce;
 
 use std::process::ExitCode;
 
@@ -33,5 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
+        Command::Predict(args) => predict::run(&args),
     }
 }

@@ -368,3 +368,90 @@ fn bench_prints_the_peer_scripts_keys() {
     let bad = craters(&["bench", "--threads", "1", "--batch-size", "0"]);
     assert_one_line_error(&bad, "batch_size = 0");
 }
+
+#[test]
+fn predict_writes_scores_and_predictions_in_input_order() {
+    use craters_model::{CraterCnn, SeedCnnConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model_dir = d.join("model");
+    let model = CraterCnn::new(&SeedCnnConfig::default(), 3).unwrap();
+    model.save(&model_dir).unwrap();
+    let model_arg = model_dir.to_str().unwrap();
+
+    // A seed-layout folder: Xtest1.npy is predicted.
+    let pixels: Vec<u8> = (0..5 * 2304).map(|i| (i * 13 % 256) as u8).collect();
+    write_npy(&d.join(seed_files::X_TEST), &[5, 2304], &pixels).unwrap();
+    let out = d.join("pred");
+    let run = craters(&[
+        "predict",
+        "--model",
+        model_arg,
+        "--input",
+        d.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let scores = craters_dataset::read_npy(&out.join("scores.npy")).unwrap();
+    assert_eq!((scores.shape.clone(), scores.dtype.as_str()), (vec![5], "<f4"));
+    let test = craters_dataset::Dataset::from_npy(&d.join(seed_files::X_TEST), None).unwrap();
+    let expected: Vec<f64> = model
+        .predict_proba(&test)
+        .unwrap()
+        .iter()
+        .map(|&p| f64::from(p))
+        .collect();
+    assert_eq!(scores.values, expected);
+    let predictions = craters_dataset::read_npy(&out.join(seed_files::Y_PRED)).unwrap();
+    let from_scores: Vec<f64> = expected.iter().map(|&p| f64::from(u8::from(p >= 0.5))).collect();
+    assert_eq!(predictions.values, from_scores);
+
+    // An image folder: files.txt lists the images in output order.
+    let images = d.join("images");
+    std::fs::create_dir_all(images.join("b")).unwrap();
+    for name in ["b/z.png", "a.png"] {
+        image::GrayImage::from_pixel(48, 48, image::Luma([90]))
+            .save(images.join(name))
+            .unwrap();
+    }
+    let out2 = d.join("pred2");
+    let run = craters(&[
+        "predict",
+        "--model",
+        model_arg,
+        "--input",
+        images.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out2.join("files.txt")).unwrap(),
+        "a.png\nb/z.png\n"
+    );
+
+    // Bad model folder and bad threshold: one line each.
+    let bad = craters(&[
+        "predict",
+        "--model",
+        d.to_str().unwrap(),
+        "--input",
+        images.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad, "config.json: no such file");
+    let bad = craters(&[
+        "predict",
+        "--model",
+        model_arg,
+        "--input",
+        images.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+        "--threshold",
+        "2",
+    ]);
+    assert_one_line_error(&bad, "--threshold 2");
+}

@@ -38,8 +38,25 @@ use crate::error::{Error, Result};
 use crate::npy::{write_atomic, write_npy};
 use crate::split::shuffle;
 
-/// Bumped whenever the same parameters would give different patches.
-pub const GENERATOR_VERSION: u32 = 1;
+/// Bumped whenever the same parameters would give different patches (2: the shadow-sweep
+/// renderer and the labelling rule of radius ≥ 3.5 px within 10 px).
+pub const GENERATOR_VERSION: u32 = 2;
+
+/// File beside generated data that records the generator version and parameters.
+pub const MANIFEST: &str = "manifest.json";
+
+/// Whether `dir` holds data this generator version wrote with exactly `params` (per its
+/// manifest); false when the manifest is missing or unreadable.
+pub fn is_current(dir: &Path, params: &ValidSynthParams) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join(MANIFEST)) else {
+        return false;
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    manifest["generator_version"] == GENERATOR_VERSION
+        && serde_json::to_value(params.0).is_ok_and(|p| manifest["parameters"] == p)
+}
 
 /// Settings of [`generate`], checked into [`ValidSynthParams`] before use.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -190,7 +207,7 @@ pub fn write_seed_layout(dir: &Path, data: &SynthData, params: &ValidSynthParams
         write_npy(&dir.join(y_name), &[n], &set.labels)?;
     }
     let manifest = manifest(data, params);
-    let path = dir.join("manifest.json");
+    let path = dir.join(MANIFEST);
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Write {
         path: path.clone(),
         source: e.into(),

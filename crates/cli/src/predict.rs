@@ -1,0 +1,47 @@
+//! `craters predict`.
+
+use anyhow::Context;
+use craters_dataset::{Dataset, load_unlabelled_folder, seed_files, write_atomic, write_npy};
+use craters_model::CraterCnn;
+
+use crate::args::PredictArgs;
+
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        anyhow::bail!("--threshold {}: expected a probability in [0, 1]", args.threshold);
+    }
+    let model = CraterCnn::load(&args.model)?;
+    let input = &args.input;
+    let seed_test = input.join(seed_files::X_TEST);
+    let data = if input.is_dir() && seed_test.is_file() {
+        Dataset::from_npy(&seed_test, None)?
+    } else if input.is_dir() {
+        load_unlabelled_folder(input)?
+    } else {
+        Dataset::from_npy(input, None)?
+    };
+    let probabilities = model.predict_proba(&data)?;
+    let predictions: Vec<u8> = probabilities
+        .iter()
+        .map(|&p| u8::from(f64::from(p) >= args.threshold))
+        .collect();
+    std::fs::create_dir_all(&args.out).with_context(|| args.out.display().to_string())?;
+    let n = [data.len() as u64];
+    write_npy(&args.out.join("scores.npy"), &n, &probabilities)?;
+    write_npy(&args.out.join(seed_files::Y_PRED), &n, &predictions)?;
+    if let Some(ids) = data.ids() {
+        let mut listing = ids.join("\n");
+        listing.push('\n');
+        write_atomic(&args.out.join("files.txt"), listing.as_bytes())?;
+    }
+    let craters = predictions.iter().filter(|&&p| p == 1).count();
+    println!(
+        "{} images from {}: {craters} craters at threshold {}; wrote {}/scores.npy and {}",
+        data.len(),
+        data.source().display(),
+        args.threshold,
+        args.out.display(),
+        seed_files::Y_PRED
+    );
+    Ok(())
+}

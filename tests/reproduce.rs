@@ -1,0 +1,130 @@
+//! End to end: the smoke config through `craters::experiment::reproduce`.
+
+use std::path::Path;
+
+use craters::dataset::read_npy;
+use craters::experiment::{Error, ExperimentConfig, RunOptions, reproduce};
+use craters::model::{CraterCnn, Progress};
+
+fn smoke(data: &Path) -> ExperimentConfig {
+    let mut config = ExperimentConfig::load(Path::new("configs/smoke.toml")).unwrap();
+    config.data.dir = data.into();
+    config
+}
+
+fn options(out: &Path, force: bool) -> RunOptions {
+    RunOptions {
+        out: out.into(),
+        force,
+        progress: Progress::Silent,
+    }
+}
+
+#[test]
+fn smoke_run_writes_a_complete_reproducible_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = smoke(&dir.path().join("data"));
+    let out = dir.path().join("runs").join("smoke");
+    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    assert_eq!(summary.out, out);
+    for file in [
+        "metrics.json",
+        "history.csv",
+        "report.md",
+        "config.toml",
+        "scores.npy",
+        "y_pred_final.npy",
+        "models/initial/model.safetensors",
+        "models/final/config.json",
+        "plots/learning_curve.png",
+        "plots/pr_curve.png",
+        "plots/confusion.png",
+        "plots/f1_threshold.png",
+    ] {
+        assert!(out.join(file).is_file(), "missing {file}");
+    }
+    // Nothing left beside the run folder (the staging folder was renamed into place).
+    let siblings: Vec<_> = std::fs::read_dir(out.parent().unwrap()).unwrap().collect();
+    assert_eq!(siblings.len(), 1);
+
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert_eq!(
+        history.lines().count(),
+        1 + 3 + 2,
+        "header, 3 stage-1 and 2 stage-2 epochs"
+    );
+    assert!(history.starts_with("stage,epoch,loss,"));
+    let predictions = read_npy(&out.join("y_pred_final.npy")).unwrap();
+    assert_eq!(predictions.shape, [120]);
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["evaluated_on"], "test");
+    assert_eq!(metrics["slides"]["f1"], 0.9016);
+    assert_eq!(
+        metrics["runs"][0]["selftrain_rounds"][0]["added_per_class"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| slides | 0.9016") && report.contains("plots/learning_curve.png"));
+    // The saved final model predicts what the run wrote.
+    let model = CraterCnn::load(&out.join("models/final")).unwrap();
+    let test = craters::dataset::SeedData::load(&config.data.dir)
+        .unwrap()
+        .test
+        .unwrap();
+    let scores = read_npy(&out.join("scores.npy")).unwrap();
+    let again: Vec<f64> = model
+        .predict_proba(&test)
+        .unwrap()
+        .iter()
+        .map(|&p| f64::from(p))
+        .collect();
+    assert_eq!(scores.values, again);
+
+    // An existing run folder is kept unless --force; a forced rerun gives the same numbers.
+    let err = reproduce(&config, &options(&out, false)).unwrap_err();
+    assert!(matches!(err, Error::RunExists(_)), "{err}");
+    reproduce(&config, &options(&out, true)).unwrap();
+    assert_eq!(std::fs::read_to_string(out.join("history.csv")).unwrap(), history);
+    let rerun: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(rerun["summary"]["f1"], metrics["summary"]["f1"]);
+}
+
+#[test]
+fn bad_configs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let load = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        ExperimentConfig::load(&path).unwrap_err().to_string()
+    };
+    let err = load("seeds = [1]\n[stage1]\nepochz = 3\n");
+    assert!(
+        err.contains("bad.toml") && err.contains("unknown field `epochz`"),
+        "{err}"
+    );
+    assert!(load("threshold = 1.5\n").contains("threshold = 1.5"));
+    assert!(load("[stage2]\nlearning_rate = -1.0\n").contains("[stage2] invalid config: learning_rate = -1"));
+    assert!(
+        load("[selftrain]\ncriterion = { threshold = { neg = 0.9, pos = 0.1 } }\n")
+            .contains("neg 0.9 must be below pos 0.1")
+    );
+    assert!(load("seeds = []\n").contains("seeds: empty"));
+    let missing = ExperimentConfig::load(&dir.path().join("nope.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("nope.toml"), "{missing}");
+    // The committed configs load.
+    for config in ["configs/default.toml", "configs/smoke.toml"] {
+        ExperimentConfig::load(Path::new(config)).unwrap();
+    }
+    assert_eq!(
+        ExperimentConfig::load(Path::new("configs/default.toml")).unwrap(),
+        ExperimentConfig::default(),
+        "configs/default.toml spells out the defaults"
+    );
+}
