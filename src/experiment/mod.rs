@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 pub use config::{DataConfig, ExperimentConfig, SplitConfig};
 pub use report::{SLIDES, SlidesResult};
-pub use run::{RunOptions, RunSummary, SeedRun, reproduce};
+pub use run::{RoundSummary, RunOptions, RunSummary, SeedRun, reproduce, selftrain, train};
 
 /// What can go wrong running an experiment.
 #[derive(Debug, thiserror::Error)]

@@ -131,6 +131,7 @@ fn learning_curve(path: &Path, run: &SeedRun) -> Result<()> {
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)

@@ -9,7 +9,7 @@ use craters_dataset::{
     Dataset, SeedData, SplitParams, seed_files, stratified_split, write_atomic, write_npy,
 };
 use craters_metrics::Report;
-use craters_model::{CnnClassifier, CraterCnn, History, Progress, TrainConfig};
+use craters_model::{CnnClassifier, CraterCnn, History, Progress, TrainConfig, TrainOutcome, Trainer};
 use craters_selftrain::{Classifier, RoundLog, Termination, self_train};
 
 use super::config::{DataConfig, ExperimentConfig};
@@ -199,6 +199,47 @@ fn ensure_data(config: &DataConfig) -> Result<SeedData> {
     Ok(SeedData::load(&config.dir)?)
 }
 
+/// The labelled set's stratified (training, validation) split.
+fn split_labelled(config: &ExperimentConfig, data: &SeedData) -> Result<(Dataset, Dataset)> {
+    let labels = data.train.labels().expect("SeedData::load requires Ytrain1.npy");
+    let params = SplitParams::default()
+        .validation_fraction(config.split.validation_fraction)
+        .seed(config.split.seed)
+        .check()?;
+    let split = stratified_split(labels, &params)?;
+    Ok((
+        data.train.subset(&split.train)?,
+        data.train.subset(&split.validation)?,
+    ))
+}
+
+/// Stage 1 alone: trains on the labelled split (validating on the rest) and writes a model
+/// folder to `out`, with the stage's `history.csv` beside the weights.
+pub fn train(config: &ExperimentConfig, seed: u64, out: &Path, progress: Progress) -> Result<TrainOutcome> {
+    config.check()?;
+    let data = ensure_data(&config.data)?;
+    let (fit_set, validation) = split_labelled(config, &data)?;
+    let model = CraterCnn::new(&config.model, seed)?;
+    let outcome = Trainer::new(TrainConfig {
+        seed,
+        ..config.stage1.clone()
+    })?
+    .progress(progress)
+    .label("stage 1")
+    .fit(&model, &fit_set, None, Some(&validation))?;
+    model.save(out)?;
+    outcome.history.write_csv(&out.join("history.csv"))?;
+    Ok(outcome)
+}
+
+/// Stage 1, self-training and stage 2 for one seed into `dir`: `models/initial|final/`,
+/// `history.csv` and the test predictions, without the report.
+pub fn selftrain(config: &ExperimentConfig, seed: u64, dir: &Path, progress: Progress) -> Result<SeedRun> {
+    config.check()?;
+    let data = ensure_data(&config.data)?;
+    run_seed(config, &data, seed, dir, progress)
+}
+
 /// Saves the model after each fit: stage 1 as `models/initial`, later ones as `models/final`.
 struct Staged<'a> {
     inner: CnnClassifier,
@@ -240,16 +281,7 @@ fn run_seed(
 ) -> Result<SeedRun> {
     let started = Instant::now();
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let labels = data.train.labels().expect("SeedData::load requires Ytrain1.npy");
-    let split_params = SplitParams::default()
-        .validation_fraction(config.split.validation_fraction)
-        .seed(config.split.seed)
-        .check()?;
-    let split = stratified_split(labels, &split_params)?;
-    let (fit_set, validation) = (
-        data.train.subset(&split.train)?,
-        data.train.subset(&split.validation)?,
-    );
+    let (fit_set, validation) = split_labelled(config, data)?;
     let stage = |c: &TrainConfig| TrainConfig { seed, ..c.clone() };
     let cnn = CnnClassifier::new(
         &config.model,

@@ -21,6 +21,11 @@ pub enum Command {
     },
     /// Score probabilities against 0/1 labels (precision, recall, F1, AP, ROC AUC, ...).
     Evaluate(EvaluateArgs),
+    /// Train stage 1 (the labelled split alone) into a model folder.
+    Train(StageArgs),
+    /// Stage 1, pseudo-labelling of the extra set, stage 2: models, history and test
+    /// predictions in a folder (no report; see `reproduce`).
+    Selftrain(StageArgs),
     /// Predict crater probabilities with a trained model folder (models/final of a run).
     Predict(PredictArgs),
     /// Run the whole seed experiment (data, stage 1, self-training, stage 2, prediction,
@@ -146,9 +151,8 @@ pub enum KernelsArg {
 
 #[derive(Debug, Args)]
 pub struct ReproduceArgs {
-    /// Experiment config (TOML; unknown keys are errors).
-    #[arg(long, default_value = "configs/default.toml")]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
     /// Run folder [default: runs/<config name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -158,6 +162,26 @@ pub struct ReproduceArgs {
     /// Replace an existing run folder (once the new run has finished).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// Output folder (for `train`: a model folder for `craters predict --model`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training seed [default: the config's first seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// The experiment config and the original script's knobs, which override it.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Experiment config (TOML; unknown keys are errors).
+    #[arg(long, default_value = "configs/default.toml")]
+    pub config: PathBuf,
     /// Stage-1 learning rate (the original's --initial_lr).
     #[arg(long)]
     pub initial_lr: Option<f64>,

@@ -36,6 +36,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
+        Command::Train(args) => reproduce::train(&args),
+        Command::Selftrain(args) => reproduce::selftrain(&args),
         Command::Predict(args) => predict::run(&args),
     }
 }

@@ -1,18 +1,18 @@
-//! `craters reproduce`.
+//! `craters reproduce`, `craters train` and `craters selftrain`: the experiment's config
+//! with the command line's overrides, handed to `craters::experiment`.
 
 use std::path::PathBuf;
 
-use craters::experiment::{ExperimentConfig, RunOptions, SLIDES, reproduce};
+use craters::experiment::{self, ExperimentConfig, RunOptions, SLIDES};
+use craters::metrics::Report;
 use craters::model::Progress;
 use craters::selftrain::Criterion;
 
-use crate::args::ReproduceArgs;
+use crate::args::{ExperimentArgs, ReproduceArgs, StageArgs};
 
-pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
+/// Loads the config and applies the flags given.
+fn resolve(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
     let mut config = ExperimentConfig::load(&args.config)?;
-    if let Some(seeds) = &args.seeds {
-        config.seeds = seeds.clone();
-    }
     if let Some(lr) = args.initial_lr {
         config.stage1.learning_rate = lr;
     }
@@ -39,14 +39,31 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         };
     }
     config.check()?;
+    Ok(config)
+}
+
+fn line(report: &Report) -> String {
+    let c = report.confusion;
+    format!(
+        "F1 {:.4}, recall {:.4}, accuracy {:.4}, TN/FP/FN/TP {}/{}/{}/{}",
+        report.f1, report.recall, report.accuracy, c.tn, c.fp, c.fn_, c.tp
+    )
+}
+
+pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
+    let mut config = resolve(&args.experiment)?;
+    if let Some(seeds) = &args.seeds {
+        config.seeds = seeds.clone();
+        config.check()?;
+    }
     let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .config
+        let config_path = &args.experiment.config;
+        let stem = config_path
             .file_stem()
             .map_or("run".into(), |s| s.to_string_lossy().into_owned());
         PathBuf::from("runs").join(stem)
     });
-    let summary = reproduce(
+    let summary = experiment::reproduce(
         &config,
         &RunOptions {
             out,
@@ -60,18 +77,11 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
             Some(r) => (r, "test"),
             None => (&run.validation_final, "validation"),
         };
-        let c = report.confusion;
         println!(
-            "seed {}: {set} F1 {:.4}, recall {:.4}, accuracy {:.4}, val loss {:.4}, TN/FP/FN/TP {}/{}/{}/{}",
+            "seed {}: {set} {}, val loss {:.4}",
             run.seed,
-            report.f1,
-            report.recall,
-            report.accuracy,
-            run.validation_final.log_loss,
-            c.tn,
-            c.fp,
-            c.fn_,
-            c.tp
+            line(report),
+            run.validation_final.log_loss
         );
     }
     println!(
@@ -82,6 +92,43 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         "wrote {}/report.md, metrics.json, history.csv, models/, plots/ in {:.1} s",
         summary.out.display(),
         summary.seconds
+    );
+    Ok(())
+}
+
+pub fn train(args: &StageArgs) -> anyhow::Result<()> {
+    let config = resolve(&args.experiment)?;
+    let seed = args.seed.unwrap_or(config.seeds[0]);
+    let outcome = experiment::train(&config, seed, &args.out, Progress::Auto)?;
+    if let Some((epoch, loss)) = outcome.best {
+        println!("best epoch {epoch}: validation loss {loss:.4}");
+    }
+    println!(
+        "wrote the model folder {} (model.safetensors, config.json, history.csv)",
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn selftrain(args: &StageArgs) -> anyhow::Result<()> {
+    let config = resolve(&args.experiment)?;
+    let seed = args.seed.unwrap_or(config.seeds[0]);
+    let run = experiment::selftrain(&config, seed, &args.out, Progress::Auto)?;
+    for round in &run.selftrain_rounds {
+        println!(
+            "round {}: added {} as class 0 and {} as class 1",
+            round.round, round.added_per_class[0], round.added_per_class[1]
+        );
+    }
+    println!("validation: stage 1 {}", line(&run.validation_initial));
+    println!("validation: final   {}", line(&run.validation_final));
+    if let (Some(initial), Some(last)) = (&run.test_initial, &run.test_final) {
+        println!("test: stage 1 {}", line(initial));
+        println!("test: final   {}", line(last));
+    }
+    println!(
+        "wrote {0}/models/initial, {0}/models/final, {0}/history.csv and the test predictions",
+        args.out.display()
     );
     Ok(())
 }

@@ -455,3 +455,71 @@ fn predict_writes_scores_and_predictions_in_input_order() {
     ]);
     assert_one_line_error(&bad, "--threshold 2");
 }
+
+#[test]
+fn train_selftrain_and_reproduce_run_the_smoke_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let smoke =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.toml"))
+            .unwrap();
+    let data_dir = d.join("data");
+    let config = d.join("smoke.toml");
+    std::fs::write(
+        &config,
+        smoke.replace(
+            "dir = \"data/smoke\"",
+            &format!("dir = {:?}", data_dir.to_str().unwrap()),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    let model = d.join("model");
+    let run = craters(&[
+        "train",
+        "--config",
+        config,
+        "--out",
+        model.to_str().unwrap(),
+        "--initial-epochs",
+        "2",
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let history = std::fs::read_to_string(model.join("history.csv")).unwrap();
+    assert_eq!(history.lines().count(), 3, "header and the 2 epochs asked for");
+    let pred = d.join("pred");
+    let run = craters(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        data_dir.to_str().unwrap(),
+        "--out",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+
+    let st = d.join("st");
+    let run = craters(&["selftrain", "--config", config, "--out", st.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("round 1: added"));
+    assert!(st.join("models/final/model.safetensors").is_file());
+
+    let out = d.join("run");
+    let run = craters(&["reproduce", "--config", config, "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("slides: F1 0.9016"));
+    let again = craters(&["reproduce", "--config", config, "--out", out.to_str().unwrap()]);
+    assert_one_line_error(&again, "run folder exists; pass --force");
+    let bad = craters(&[
+        "reproduce",
+        "--config",
+        config,
+        "--out",
+        out.to_str().unwrap(),
+        "--threshold",
+        "7",
+    ]);
+    assert_one_line_error(&bad, "threshold = 7");
+}

@@ -381,7 +381,7 @@ pub enum Progress {
     /// A bar when stderr is a terminal, one line per epoch otherwise.
     #[default]
     Auto,
-    /// A bar per epoch with loss and ETA.
+    /// One bar per run (stage) with epoch, loss and ETA, above it one line per epoch.
     Bar,
     /// One line per epoch on stderr.
     Lines,
@@ -596,10 +596,12 @@ impl<'a> Trainer<'a> {
         }
         let mut order: Vec<usize> = (0..n).collect();
         let mut epoch = start;
+        // One bar for the whole stage: its ETA is the stage's.
+        let bar = (mode == Progress::Bar)
+            .then(|| stage_bar(&self.label, config.epochs.saturating_sub(start) * batches));
         while stop == StopReason::Completed && epoch < config.epochs {
             epoch += 1;
             let started = Instant::now();
-            let bar = (mode == Progress::Bar).then(|| epoch_bar(&self.label, epoch, config.epochs, batches));
             order.sort_unstable();
             shuffle(&mut order, &mut shuffle_rng);
             let (mut loss_sum, mut correct) = (0.0f64, 0usize);
@@ -641,7 +643,8 @@ impl<'a> Trainer<'a> {
                 if let Some(bar) = &bar {
                     bar.inc(1);
                     bar.set_message(format!(
-                        "loss {:.4}",
+                        "epoch {epoch}/{}, loss {:.4}",
+                        config.epochs,
                         loss_sum / ((b * config.batch_size + batch.len()) as f64)
                     ));
                 }
@@ -658,11 +661,11 @@ impl<'a> Trainer<'a> {
                 best_weights = model.weights()?;
             }
             let seconds = started.elapsed().as_secs_f64();
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            if mode != Progress::Silent {
-                eprintln!("{}", epoch_line(&self.label, config.epochs, &record, seconds));
+            let line = epoch_line(&self.label, config.epochs, &record, seconds);
+            match (&bar, mode) {
+                (Some(bar), _) => bar.println(line),
+                (None, Progress::Lines) => eprintln!("{line}"),
+                _ => {}
             }
             history.epochs.push(record);
             epoch_seconds.push(seconds);
@@ -689,6 +692,9 @@ impl<'a> Trainer<'a> {
             {
                 stop = StopReason::Interrupted;
             }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
         if config.restore_best && stop != StopReason::Interrupted && !best_weights.is_empty() {
             let restored: HashMap<String, Tensor> = best_weights.into_iter().collect();
@@ -753,14 +759,14 @@ fn bce_one(z: f64, y: u8) -> f64 {
     z.max(0.0) - z * f64::from(y) + (-z.abs()).exp().ln_1p()
 }
 
-fn epoch_bar(label: &str, epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+fn stage_bar(label: &str, batches: usize) -> ProgressBar {
     let bar = ProgressBar::new(batches as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches, {msg}, ETA {eta}")
+        ProgressStyle::with_template("{prefix} [{bar:30}] {percent}%, {msg}, ETA {eta}")
             .expect("a fixed, valid template")
             .progress_chars("=> "),
     );
-    bar.set_prefix(format!("{label} epoch {epoch}/{epochs}"));
+    bar.set_prefix(label.to_string());
     bar
 }
 
