@@ -128,3 +128,32 @@ fn bad_configs_are_clear_errors() {
         "configs/default.toml spells out the defaults"
     );
 }
+
+#[test]
+fn an_image_folder_trains_stage_one_and_reports_on_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    for (class, base) in [("crater", 150u8), ("non-crater", 60u8)] {
+        std::fs::create_dir_all(images.join(class)).unwrap();
+        for i in 0..15u8 {
+            let patch = image::GrayImage::from_fn(48, 48, |x, y| {
+                image::Luma([base.wrapping_add(((x * 7 + y * 3) as u8 ^ i) % 40)])
+            });
+            patch
+                .save(images.join(class).join(format!("{i:02}.png")))
+                .unwrap();
+        }
+    }
+    let config = smoke(&images);
+    let out = dir.path().join("run");
+    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    let run = &summary.seeds[0];
+    assert!(run.test_final.is_none() && run.selftrain_termination.is_none());
+    assert_eq!(run.validation_final.confusion.n(), 6, "20% of 30 images");
+    assert!(!out.join("scores.npy").exists());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("Final model on the validation set") && report.contains("no extra set"),
+        "{report}"
+    );
+}

@@ -34,7 +34,8 @@ pub struct ExperimentConfig {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
-    /// Seed-layout folder. Default `data/default`.
+    /// Seed-layout folder, or a labelled image folder (`crater/`, `non-crater/`; stage 1
+    /// only). Default `data/default`.
     pub dir: PathBuf,
     /// Generate the default data into `dir` when `dir/Xtrain1.npy` is missing. Default true.
     pub generate_if_missing: bool,

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use craters_dataset::synth::{MANIFEST, SynthParams, generate, is_current, write_seed_layout};
 use craters_dataset::{
-    Dataset, SeedData, SplitParams, seed_files, stratified_split, write_atomic, write_npy,
+    ClassFolders, Dataset, SeedData, SplitParams, is_labelled_folder, load_labelled_folder, seed_files,
+    stratified_split, write_atomic, write_npy,
 };
 use craters_metrics::Report;
 use craters_model::{CnnClassifier, CraterCnn, History, Progress, TrainConfig, TrainOutcome, Trainer};
@@ -169,11 +170,21 @@ pub fn reproduce(config: &ExperimentConfig, options: &RunOptions) -> Result<RunS
     })
 }
 
-/// Loads the seed-layout folder. With `generate_if_missing`, the default data is generated
+/// Loads the seed-layout folder, or a labelled image folder. With `generate_if_missing`, the default data is generated
 /// there first when the folder has no `Xtrain1.npy`, or when it holds generated data from
 /// another generator version or other parameters (its manifest says so); other data is
 /// never overwritten.
 fn ensure_data(config: &DataConfig) -> Result<SeedData> {
+    let classes = ClassFolders::default();
+    if !config.dir.join(seed_files::X_TRAIN).exists() && is_labelled_folder(&config.dir, &classes) {
+        // An ImageFolder (`crater/`, `non-crater/`): labelled images only, so no
+        // self-training and no test set.
+        return Ok(SeedData {
+            train: load_labelled_folder(&config.dir, &classes)?,
+            extra: None,
+            test: None,
+        });
+    }
     if config.generate_if_missing {
         let params = SynthParams::default()
             .seed(config.generator_seed)
