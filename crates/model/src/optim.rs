@@ -101,8 +101,11 @@ impl Adam {
             let Some(g) = grads.get(p.var.as_tensor()) else {
                 continue;
             };
-            p.first_moment = ((&p.first_moment * beta1)? + (g * (1.0 - beta1))?)?;
-            p.second_moment = ((&p.second_moment * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+            // Detached: a gradient can carry the step's whole autograd graph, and moments
+            // built from it would keep every step's graph alive.
+            let g = g.detach();
+            p.first_moment = ((&p.first_moment * beta1)? + (&g * (1.0 - beta1))?)?.detach();
+            p.second_moment = ((&p.second_moment * beta2)? + (g.sqr()? * (1.0 - beta2))?)?.detach();
             let m_hat = (&p.first_moment * scale_m)?;
             let v_hat = (&p.second_moment * scale_v)?;
             let update = ((m_hat / (v_hat.sqrt()? + epsilon)?)? * lr)?;
