@@ -1,7 +1,8 @@
 //! craters: impact-crater classification on Mars orbital image patches.
 //!
 //! This facade re-exports the member crates under short names, so one dependency gives all
-//! of them, and [`experiment`] runs the whole seed experiment into a run folder:
+//! of them; [`experiment`] runs the whole seed experiment into a run folder, and [`detect`]
+//! finds craters on whole tiles:
 //!
 //! ```
 //! use craters::dataset::{ClassWeights, PATCH_PIXELS};
@@ -15,6 +16,7 @@ pub use craters_metrics as metrics;
 pub use craters_model as model;
 pub use craters_selftrain as selftrain;
 
+pub mod detect;
 pub mod experiment;
 
 // The README's examples, compiled and run as doc tests.

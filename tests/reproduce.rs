@@ -114,12 +114,24 @@ fn bad_configs_are_clear_errors() {
             .contains("neg 0.9 must be below pos 0.1")
     );
     assert!(load("seeds = []\n").contains("seeds: empty"));
+    assert!(load("[cross_tile]\ntiles = [\"a\", \"b\"]\n").contains("[cross_tile] tiles needs [data.hrsc]"));
+    assert!(
+        load("[data.hrsc]\ntrain_tiles = [\"a\"]\ntest_tiles = [\"a\"]\n")
+            .contains("[data.hrsc] tile a is in both")
+    );
+    assert!(load("[data.hrsc]\ntilez = []\n").contains("unknown field `tilez`"));
+    assert!(load("[model]\ninput_norm = \"global\"\n").contains("unknown variant `global`"));
     let missing = ExperimentConfig::load(&dir.path().join("nope.toml"))
         .unwrap_err()
         .to_string();
     assert!(missing.contains("nope.toml"), "{missing}");
     // The committed configs load.
-    for config in ["configs/default.toml", "configs/smoke.toml"] {
+    for config in [
+        "configs/default.toml",
+        "configs/smoke.toml",
+        "configs/hrsc.toml",
+        "configs/hrsc-detect.toml",
+    ] {
         ExperimentConfig::load(Path::new(config)).unwrap();
     }
     assert_eq!(
@@ -156,4 +168,61 @@ fn an_image_folder_trains_stage_one_and_reports_on_validation() {
         report.contains("Final model on the validation set") && report.contains("no extra set"),
         "{report}"
     );
+}
+
+#[test]
+fn hrsc_layout_runs_the_pipeline_and_leaves_each_tile_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    craters::dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 256, 1).unwrap();
+    let mut config = smoke(&dir.path().join("data"));
+    config.data.hrsc = Some(craters::dataset::hrsc::HrscParams {
+        root: root.clone(),
+        train_tiles: vec!["a".into(), "b".into()],
+        test_tiles: vec!["c".into()],
+        n_extra: 60,
+        ..Default::default()
+    });
+    config.cross_tile.tiles = vec!["a".into(), "b".into(), "c".into()];
+    config.model.input_norm = craters::model::InputNorm::PerImage;
+    config.seeds = vec![1, 2];
+    let out = dir.path().join("run");
+    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    assert!(dir.path().join("data").join("blocks.csv").is_file());
+    // The test set is tile c's candidates, with labels: figures on it.
+    let n_c = craters::dataset::hrsc::HrscFolder::open(&root)
+        .unwrap()
+        .candidates("c")
+        .unwrap()
+        .len();
+    let c = summary.seeds[0].test_final.as_ref().unwrap().confusion;
+    assert_eq!((c.tn + c.fp + c.fn_ + c.tp) as usize, n_c);
+    // Leave one tile out: each tile once, every seed, trained on the two others.
+    let tiles: Vec<&str> = summary.cross_tile.iter().map(|t| t.tile.as_str()).collect();
+    assert_eq!(tiles, ["a", "b", "c"]);
+    assert_eq!(summary.cross_tile[0].trained_on, ["b", "c"]);
+    assert_eq!(summary.cross_tile[2].n_test, n_c);
+    assert!(summary.cross_tile.iter().all(|t| t.test_final.len() == 2));
+    // Tile c held out is the main split: its figures are the main runs'.
+    assert_eq!(
+        summary.cross_tile[2].test_final[0].1,
+        *summary.seeds[0].test_final.as_ref().unwrap()
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Real data: HRSC crater candidates"),
+        "{report}"
+    );
+    assert!(report.contains("| test tile | candidates | F1 | precision | recall |"));
+    assert!(report.contains("Bandeira, Ding & Stepinski 2012"));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["cross_tile"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        metrics["cross_tile"][1]["f1"]["values"].as_array().unwrap().len(),
+        2
+    );
+    // The saved model normalises by itself.
+    let model = CraterCnn::load(&out.join("models").join("final")).unwrap();
+    assert_eq!(model.config().input_norm, craters::model::InputNorm::PerImage);
 }

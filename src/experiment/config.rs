@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use craters_dataset::hrsc::HrscParams;
 use craters_model::{SeedCnnConfig, TrainConfig};
 use craters_selftrain::SelfTrainingParams;
 
@@ -28,6 +29,17 @@ pub struct ExperimentConfig {
     pub selftrain: SelfTrainingParams,
     /// Decision threshold on the probability, for stage 1 and the final model. Default 0.5.
     pub threshold: f64,
+    /// Leave-one-tile-out evaluation on HRSC data (needs `[data.hrsc]`).
+    pub cross_tile: CrossTileConfig,
+}
+
+/// Leave-one-tile-out: for each listed tile, the whole experiment (every seed) trained on
+/// the other listed tiles' candidates and tested on that tile's.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrossTileConfig {
+    /// Tiles taking turns as the test tile; empty (the default) skips this evaluation.
+    pub tiles: Vec<String>,
 }
 
 /// The data: a seed-layout folder, generated there first when missing (if allowed).
@@ -47,6 +59,9 @@ pub struct DataConfig {
     pub n_extra: usize,
     /// Generated test patches. Default 1000.
     pub n_test: usize,
+    /// Cut the seed layout in `dir` from the real HRSC benchmark instead of generating it
+    /// (remade when `dir` holds a layout cut with other parameters). Default none.
+    pub hrsc: Option<HrscParams>,
 }
 
 /// Stratified train/validation split of the labelled set.
@@ -74,6 +89,7 @@ impl Default for ExperimentConfig {
             },
             selftrain: SelfTrainingParams::default(),
             threshold: 0.5,
+            cross_tile: CrossTileConfig::default(),
         }
     }
 }
@@ -87,6 +103,7 @@ impl Default for DataConfig {
             n_train: 3000,
             n_extra: 3000,
             n_test: 1000,
+            hrsc: None,
         }
     }
 }
@@ -139,6 +156,19 @@ impl ExperimentConfig {
         self.selftrain
             .check()
             .map_err(|e| bad(format!("[selftrain] {e}")))?;
+        if let Some(hrsc) = &self.data.hrsc {
+            hrsc.check().map_err(|e| bad(format!("[data.hrsc] {e}")))?;
+        }
+        if !self.cross_tile.tiles.is_empty() {
+            if self.data.hrsc.is_none() {
+                return Err(bad(
+                    "[cross_tile] tiles needs [data.hrsc] (the benchmark folder)".into()
+                ));
+            }
+            if self.cross_tile.tiles.len() < 2 {
+                return Err(bad("[cross_tile] tiles: name at least two tiles".into()));
+            }
+        }
         craters_dataset::SplitParams::default()
             .validation_fraction(self.split.validation_fraction)
             .check()

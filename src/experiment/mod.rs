@@ -10,9 +10,9 @@ mod run;
 
 use std::path::PathBuf;
 
-pub use config::{DataConfig, ExperimentConfig, SplitConfig};
+pub use config::{CrossTileConfig, DataConfig, ExperimentConfig, SplitConfig};
 pub use report::{SLIDES, SlidesResult};
-pub use run::{RoundSummary, RunOptions, RunSummary, SeedRun, reproduce, selftrain, train};
+pub use run::{RoundSummary, RunOptions, RunSummary, SeedRun, TileRun, reproduce, selftrain, train};
 
 /// What can go wrong running an experiment.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,10 @@
 
 use craters_metrics::Report;
 
+use craters_dataset::hrsc::HrscParams;
+
 use super::config::ExperimentConfig;
-use super::run::SeedRun;
+use super::run::{SeedRun, TileRun};
 
 /// The published result the run is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -28,6 +30,31 @@ pub const SLIDES: SlidesResult = SlidesResult {
     val_loss: 0.2989,
     confusion: [260, 43, 21, 335],
 };
+
+/// A published candidate-classification result on the HRSC benchmark tiles.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PublishedResult {
+    /// Who, where.
+    pub source: &'static str,
+    /// What they report.
+    pub figures: &'static str,
+    /// F1 (stated or derived from their figures).
+    pub f1: f64,
+}
+
+/// The reference points an HRSC run is stated next to.
+pub const PUBLISHED_HRSC: &[PublishedResult] = &[
+    PublishedResult {
+        source: "Bandeira, Ding & Stepinski 2012 (Adv. Space Res. 49)",
+        figures: "detection rate 0.81, branching factor 0.14",
+        f1: 0.84,
+    },
+    PublishedResult {
+        source: "Ding et al. 2011",
+        figures: "F1 above 0.85",
+        f1: 0.85,
+    },
+];
 
 /// The figures the report compares: the final model on the test set when it has hidden
 /// labels, otherwise on the validation split.
@@ -55,7 +82,12 @@ fn cell(values: &[f64]) -> String {
 }
 
 /// `metrics.json`: every seed's reports, the summary and the slides' figures.
-pub fn metrics_json(config: &ExperimentConfig, runs: &[SeedRun], seconds: f64) -> String {
+pub fn metrics_json(
+    config: &ExperimentConfig,
+    runs: &[SeedRun],
+    cross_tile: &[TileRun],
+    seconds: f64,
+) -> String {
     let summary = |f: fn(&Report) -> f64| {
         let values: Vec<f64> = runs.iter().map(|r| f(headline(r).0)).collect();
         let (mean, std) = mean_std(&values);
@@ -74,6 +106,23 @@ pub fn metrics_json(config: &ExperimentConfig, runs: &[SeedRun], seconds: f64) -
             },
         },
         "slides": SLIDES,
+        "cross_tile": cross_tile.iter().map(|t| {
+            let of = |f: fn(&Report) -> f64| {
+                let values: Vec<f64> = t.test_final.iter().map(|(_, r)| f(r)).collect();
+                let (mean, std) = mean_std(&values);
+                serde_json::json!({ "mean": mean, "std": std, "values": values })
+            };
+            serde_json::json!({
+                "tile": t.tile,
+                "trained_on": t.trained_on,
+                "n_test": t.n_test,
+                "f1": of(|r| r.f1),
+                "precision": of(|r| r.precision),
+                "recall": of(|r| r.recall),
+                "reports": t.test_final,
+            })
+        }).collect::<Vec<_>>(),
+        "published_candidate_classification": if config.data.hrsc.is_some() { PUBLISHED_HRSC } else { &[] },
         "wall_seconds": seconds,
         "runs": runs,
     });
@@ -86,6 +135,7 @@ pub fn metrics_json(config: &ExperimentConfig, runs: &[SeedRun], seconds: f64) -
 pub fn markdown(
     config: &ExperimentConfig,
     runs: &[SeedRun],
+    cross_tile: &[TileRun],
     plots: &[(String, String)],
     seconds: f64,
 ) -> String {
@@ -139,6 +189,9 @@ pub fn markdown(
         SLIDES.accuracy,
         SLIDES.val_loss
     ));
+    if let Some(hrsc) = &config.data.hrsc {
+        md.push_str(&hrsc_section(hrsc, runs, cross_tile));
+    }
     md.push_str("## Per seed\n\n| seed | stage-1 F1 | final F1 | pseudo-labels (0 / 1) | their precision (0 / 1) | termination | best epochs | seconds |\n|---|---|---|---|---|---|---|---|\n");
     for r in runs {
         let stage1 = r.test_initial.as_ref().unwrap_or(&r.validation_initial);
@@ -171,5 +224,47 @@ pub fn markdown(
     if runs.len() > 1 {
         md.push_str("- `seeds/<seed>/`: the same files for every further seed\n");
     }
+    md
+}
+
+/// The HRSC candidate-classification results next to the published ones.
+fn hrsc_section(hrsc: &HrscParams, runs: &[SeedRun], cross_tile: &[TileRun]) -> String {
+    let mut md = String::from("## Real data: HRSC crater candidates\n\n");
+    let test: Vec<&Report> = runs.iter().filter_map(|r| r.test_final.as_ref()).collect();
+    let of =
+        |reports: &[&Report], f: fn(&Report) -> f64| cell(&reports.iter().map(|r| f(r)).collect::<Vec<_>>());
+    md.push_str(&format!(
+        "Trained on the candidates of {} (validation: a stratified split of them), tested on those of {}.\n\n",
+        hrsc.train_tiles.join(", "),
+        hrsc.test_tiles.join(", ")
+    ));
+    md.push_str("| | F1 | precision | recall |\n|---|---|---|---|\n");
+    if !test.is_empty() {
+        md.push_str(&format!(
+            "| this run, test tile(s) {} | {} | {} | {} |\n",
+            hrsc.test_tiles.join(", "),
+            of(&test, |r| r.f1),
+            of(&test, |r| r.precision),
+            of(&test, |r| r.recall)
+        ));
+    }
+    for p in PUBLISHED_HRSC {
+        md.push_str(&format!("| {} ({}) | ≈ {:.2} | | |\n", p.source, p.figures, p.f1));
+    }
+    if !cross_tile.is_empty() {
+        md.push_str("\n### Leave one tile out\n\nEach tile's candidates scored by the final model trained on the other tiles (mean ± std over seeds):\n\n| test tile | candidates | F1 | precision | recall |\n|---|---|---|---|---|\n");
+        for t in cross_tile {
+            let reports: Vec<&Report> = t.test_final.iter().map(|(_, r)| r).collect();
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                t.tile,
+                t.n_test,
+                of(&reports, |r| r.f1),
+                of(&reports, |r| r.precision),
+                of(&reports, |r| r.recall)
+            ));
+        }
+    }
+    md.push('\n');
     md
 }

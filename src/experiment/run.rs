@@ -4,10 +4,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use craters_dataset::hrsc::{self, HrscParams};
 use craters_dataset::synth::{MANIFEST, SynthParams, generate, is_current, write_seed_layout};
 use craters_dataset::{
     ClassFolders, Dataset, SeedData, SplitParams, is_labelled_folder, load_labelled_folder, seed_files,
-    stratified_split, write_atomic, write_npy,
+    stratified_split, write_atomic, write_folder_atomic, write_npy,
 };
 use craters_metrics::Report;
 use craters_model::{CnnClassifier, CraterCnn, History, Progress, TrainConfig, TrainOutcome, Trainer};
@@ -78,6 +79,20 @@ impl From<&RoundLog> for RoundSummary {
     }
 }
 
+/// One tile of the leave-one-tile-out evaluation: the final model's test figures on it,
+/// per seed, trained on the other tiles.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TileRun {
+    /// The held-out tile.
+    pub tile: String,
+    /// The tiles trained on.
+    pub trained_on: Vec<String>,
+    /// Labelled candidates of the held-out tile.
+    pub n_test: usize,
+    /// (seed, final model on the held-out tile's candidates).
+    pub test_final: Vec<(u64, Report)>,
+}
+
 /// What a finished run produced.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
@@ -85,6 +100,8 @@ pub struct RunSummary {
     pub out: PathBuf,
     /// Per seed, in config order.
     pub seeds: Vec<SeedRun>,
+    /// Leave-one-tile-out results, in `[cross_tile] tiles` order.
+    pub cross_tile: Vec<TileRun>,
     /// Wall-clock seconds of the whole run (data generation included).
     pub seconds: f64,
 }
@@ -108,54 +125,26 @@ pub fn reproduce(config: &ExperimentConfig, options: &RunOptions) -> Result<RunS
     }
     let started = Instant::now();
     let data = ensure_data(&config.data)?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = out
-        .file_name()
-        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
-    fs::create_dir_all(&staging).map_err(io(&staging))?;
-
-    let result = (|| -> Result<Vec<SeedRun>> {
+    let (mut runs, cross_tile) = write_folder_atomic(out, |staging| -> Result<_> {
         let mut runs = Vec::new();
         for (i, &seed) in config.seeds.iter().enumerate() {
             let dir = if i == 0 {
-                staging.clone()
+                staging.to_path_buf()
             } else {
                 staging.join("seeds").join(seed.to_string())
             };
             runs.push(run_seed(config, &data, seed, &dir, options.progress)?);
         }
+        let cross_tile = cross_tile(config, &runs, &staging.join("cross_tile"), options.progress)?;
         let seconds = started.elapsed().as_secs_f64();
         write_atomic(&staging.join("config.toml"), config.to_toml().as_bytes())?;
-        let metrics = report::metrics_json(config, &runs, seconds);
+        let metrics = report::metrics_json(config, &runs, &cross_tile, seconds);
         write_atomic(&staging.join("metrics.json"), metrics.as_bytes())?;
         let plot_files = plots::draw_all(&staging.join("plots"), &runs[0], config.threshold)?;
-        let markdown = report::markdown(config, &runs, &plot_files, seconds);
+        let markdown = report::markdown(config, &runs, &cross_tile, &plot_files, seconds);
         write_atomic(&staging.join("report.md"), markdown.as_bytes())?;
-        Ok(runs)
-    })();
-    let mut runs = match result {
-        Ok(runs) => runs,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        let old = parent.join(format!(".{name}.replaced-{}", std::process::id()));
-        fs::rename(out, &old).map_err(io(out))?;
-        fs::rename(&staging, out).map_err(io(out))?;
-        fs::remove_dir_all(&old).map_err(io(&old))?;
-    } else {
-        fs::rename(&staging, out).map_err(io(out))?;
-    }
+        Ok((runs, cross_tile))
+    })?;
     for (i, run) in runs.iter_mut().enumerate() {
         run.dir = if i == 0 {
             out.clone()
@@ -166,8 +155,84 @@ pub fn reproduce(config: &ExperimentConfig, options: &RunOptions) -> Result<RunS
     Ok(RunSummary {
         out: out.clone(),
         seeds: runs,
+        cross_tile,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Leave-one-tile-out over `[cross_tile] tiles`: each tile's layout is cut into
+/// `<data.dir>-cross-tile/<tile>/` (kept for later runs) and every seed's run goes to
+/// `dir/<tile>/<seed>/` — except for the tile whose split is the main one (the same
+/// training and test tiles), whose figures are the main runs'.
+fn cross_tile(
+    config: &ExperimentConfig,
+    main: &[SeedRun],
+    dir: &Path,
+    progress: Progress,
+) -> Result<Vec<TileRun>> {
+    let Some(base) = &config.data.hrsc else {
+        return Ok(Vec::new());
+    };
+    let tiles = &config.cross_tile.tiles;
+    let mut results = Vec::new();
+    for tile in tiles {
+        let trained_on: Vec<String> = tiles.iter().filter(|t| *t != tile).cloned().collect();
+        let mut name = config.data.dir.as_os_str().to_owned();
+        name.push("-cross-tile");
+        let data_config = DataConfig {
+            dir: PathBuf::from(name).join(tile),
+            hrsc: Some(HrscParams {
+                train_tiles: trained_on.clone(),
+                test_tiles: vec![tile.clone()],
+                ..base.clone()
+            }),
+            ..config.data.clone()
+        };
+        let mut test_final = Vec::new();
+        if data_config.hrsc == config.data.hrsc {
+            // The main split already is this tile left out: its runs are reused.
+            let test = main[0]
+                .test_final
+                .as_ref()
+                .expect("the main split has a test tile");
+            results.push(TileRun {
+                tile: tile.clone(),
+                trained_on,
+                n_test: test.confusion.n() as usize,
+                test_final: main
+                    .iter()
+                    .map(|r| (r.seed, r.test_final.clone().expect("labelled test tile")))
+                    .collect(),
+            });
+            continue;
+        }
+        let data = ensure_data(&data_config)?;
+        let test = data
+            .test
+            .as_ref()
+            .expect("a layout with test tiles has Xtest1.npy");
+        for &seed in &config.seeds {
+            eprintln!("leave-one-tile-out: test tile {tile}, seed {seed}");
+            let run = run_seed(
+                config,
+                &data,
+                seed,
+                &dir.join(tile).join(seed.to_string()),
+                progress,
+            )?;
+            let report = run
+                .test_final
+                .expect("the held-out tile's candidates are labelled");
+            test_final.push((seed, report));
+        }
+        results.push(TileRun {
+            tile: tile.clone(),
+            trained_on,
+            n_test: test.len(),
+            test_final,
+        });
+    }
+    Ok(results)
 }
 
 /// Loads the seed-layout folder, or a labelled image folder. With `generate_if_missing`, the default data is generated
@@ -175,6 +240,17 @@ pub fn reproduce(config: &ExperimentConfig, options: &RunOptions) -> Result<RunS
 /// another generator version or other parameters (its manifest says so); other data is
 /// never overwritten.
 fn ensure_data(config: &DataConfig) -> Result<SeedData> {
+    if let Some(hrsc) = &config.hrsc {
+        if !hrsc::is_current(&config.dir, hrsc) {
+            eprintln!(
+                "cutting HRSC blocks from {} into {}",
+                hrsc.root.display(),
+                config.dir.display()
+            );
+            hrsc::write_layout(hrsc, &config.dir)?;
+        }
+        return Ok(SeedData::load(&config.dir)?);
+    }
     let classes = ClassFolders::default();
     if !config.dir.join(seed_files::X_TRAIN).exists() && is_labelled_folder(&config.dir, &classes) {
         // An ImageFolder (`crater/`, `non-crater/`): labelled images only, so no

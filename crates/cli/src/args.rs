@@ -32,6 +32,10 @@ pub enum Command {
     /// evaluation) into a run folder with metrics.json, history.csv, models, report.md and
     /// plots.
     Reproduce(ReproduceArgs),
+    /// Find craters on a whole tile: sliding windows over an image pyramid, non-maximum
+    /// suppression; with a catalogue, precision, recall and F1 (detections.csv,
+    /// overlay.png, metrics.json).
+    Detect(DetectArgs),
     /// Time training and inference of the seed network on generated patches (compare with
     /// the PyTorch and Keras peer scripts: same keys under --json).
     Bench(BenchArgs),
@@ -70,6 +74,62 @@ pub enum DataCommand {
     Generate(GenerateArgs),
     /// Draw a PNG grid of random patches per set and class.
     Preview(PreviewArgs),
+    /// Cut the real HRSC benchmark's candidate blocks into a seed-layout folder (plus
+    /// blocks.csv naming each row's tile, x, y, r).
+    Hrsc(HrscArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HrscArgs {
+    /// The benchmark folder (tiles/, gt/, candidates/).
+    #[arg(long, default_value = "../shared/data/hrsc")]
+    pub root: PathBuf,
+    /// Tiles whose candidates become the labelled set (Xtrain1/Ytrain1), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1_24,1_25,2_24,2_25")]
+    pub tiles: Vec<String>,
+    /// Tiles whose candidates become the test set (Xtest1, labels in Ytest1_hidden), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub test_tiles: Vec<String>,
+    /// Unlabelled windows of the training tiles for self-training (Xtrain1_extra).
+    #[arg(long, default_value_t = 3000)]
+    pub n_extra: usize,
+    /// Seed of the unlabelled windows' draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Leave out candidate blocks that leave the tile instead of reflecting at the border.
+    #[arg(long)]
+    pub skip_border: bool,
+    /// Detection training: also label every catalogued crater ≥ 16 px of the training tiles.
+    #[arg(long)]
+    pub catalogue_positives: bool,
+    /// Detection training: also add this many windows the catalogue says hold no crater.
+    #[arg(long, default_value_t = 0)]
+    pub catalogue_negatives: usize,
+    /// The folder to write (replaced if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Model folder (model.safetensors + config.json), e.g. runs/hrsc/models/final.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The tile: a PGM or PNG image.
+    #[arg(long)]
+    pub tile: PathBuf,
+    /// Crater catalogue (CSV rows x,y,d, no header) to score the detections against.
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    /// Output folder (replaced if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Detection settings (TOML, the keys of craters::detect::DetectConfig; unknown keys are errors).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Keep detections scoring ≥ this in the figures and the overlay (overrides the config).
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Debug, Args)]

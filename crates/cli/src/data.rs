@@ -5,7 +5,9 @@ use std::time::Instant;
 use craters_dataset::synth::{SynthParams, generate as generate_sets, write_seed_layout};
 use craters_dataset::{ClassBalance, ClassFolders, inspect as inspect_path, write_preview};
 
-use crate::args::{GenerateArgs, InspectArgs, PreviewArgs};
+use craters_dataset::hrsc::{Border, HrscParams, write_layout};
+
+use crate::args::{GenerateArgs, HrscArgs, InspectArgs, PreviewArgs};
 
 pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let params = SynthParams::default()
@@ -28,6 +30,47 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         data.extra.len(),
         data.test.len(),
         args.seed
+    );
+    Ok(())
+}
+
+pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
+    let params = HrscParams {
+        root: args.root.clone(),
+        train_tiles: args.tiles.clone(),
+        test_tiles: args.test_tiles.clone(),
+        n_extra: args.n_extra,
+        extra_seed: args.seed,
+        border: if args.skip_border {
+            Border::Skip
+        } else {
+            Border::Reflect
+        },
+        catalogue_positives: args.catalogue_positives,
+        catalogue_negatives: args.catalogue_negatives,
+    };
+    let start = Instant::now();
+    let written = write_layout(&params, &args.out)?;
+    let describe = |blocks: &craters_dataset::hrsc::Blocks| {
+        let positives = blocks.sources.iter().filter(|s| s.label == Some(1)).count();
+        format!(
+            "{} ({positives} craters, {} skipped at the border)",
+            blocks.data.len(),
+            blocks.skipped
+        )
+    };
+    println!(
+        "wrote {} in {:.1} s: train {} from {}; extra {} unlabelled windows{}",
+        args.out.display(),
+        start.elapsed().as_secs_f64(),
+        describe(&written.train),
+        params.train_tiles.join(","),
+        written.extra.data.len(),
+        written.test.as_ref().map_or(String::new(), |t| format!(
+            "; test {} from {}",
+            describe(t),
+            params.test_tiles.join(",")
+        ))
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 mod args;
 mod bench;
 mod data;
+mod detect;
 mod evaluate;
 mod predict;
 mod reproduce;
@@ -32,9 +33,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             DataCommand::Inspect(args) => data::inspect(&args),
             DataCommand::Generate(args) => data::generate(&args),
             DataCommand::Preview(args) => data::preview(&args),
+            DataCommand::Hrsc(args) => data::hrsc(&args),
         },
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Detect(args) => detect::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Train(args) => reproduce::train(&args),
         Command::Selftrain(args) => reproduce::selftrain(&args),

@@ -523,3 +523,106 @@ fn train_selftrain_and_reproduce_run_the_smoke_pipeline() {
     ]);
     assert_one_line_error(&bad, "threshold = 7");
 }
+
+#[test]
+fn data_hrsc_cuts_a_seed_layout_and_detect_scores_a_tile() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b"], 160, 4).unwrap();
+    let root_arg = root.to_str().unwrap();
+    let layout = dir.path().join("layout");
+    let out = craters(&[
+        "data",
+        "hrsc",
+        "--root",
+        root_arg,
+        "--tiles",
+        "a",
+        "--test-tiles",
+        "b",
+        "--n-extra",
+        "30",
+        "--out",
+        layout.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("extra 30 unlabelled windows") && stdout.contains("from b"),
+        "{stdout}"
+    );
+    for file in [
+        "Xtrain1.npy",
+        "Ytrain1.npy",
+        "Xtrain1_extra.npy",
+        "Xtest1.npy",
+        "Ytest1_hidden.npy",
+        "blocks.csv",
+    ] {
+        assert!(layout.join(file).is_file(), "{file}");
+    }
+    // The same tile on both sides is refused, and nothing is written.
+    let refused = dir.path().join("refused");
+    let out = craters(&[
+        "data",
+        "hrsc",
+        "--root",
+        root_arg,
+        "--tiles",
+        "a",
+        "--test-tiles",
+        "a",
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "tile a is in both");
+    assert!(!refused.exists());
+
+    let model = dir.path().join("model");
+    craters_model::CraterCnn::new(&craters_model::SeedCnnConfig::default(), 1)
+        .unwrap()
+        .save(&model)
+        .unwrap();
+    let settings = dir.path().join("detect.toml");
+    std::fs::write(
+        &settings,
+        "min_diameter = 10.0\nmax_diameter = 20.0\nmin_score = 0.0\n",
+    )
+    .unwrap();
+    let tile = root.join("tiles").join("tilea.pgm");
+    let gt = root.join("gt").join("a_gt.csv");
+    let found = dir.path().join("found");
+    let args = |out: &Path, settings: &Path| -> Vec<String> {
+        [
+            "detect",
+            "--model",
+            model.to_str().unwrap(),
+            "--tile",
+            tile.to_str().unwrap(),
+            "--catalogue",
+            gt.to_str().unwrap(),
+            "--config",
+            settings.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let run = |a: Vec<String>| craters(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = run(args(&found, &settings));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("windows/s") && stdout.contains("precision") && stdout.contains("best F1"),
+        "{stdout}"
+    );
+    for file in ["detections.csv", "overlay.png", "metrics.json"] {
+        assert!(found.join(file).is_file(), "{file}");
+    }
+    std::fs::write(&settings, "min_diameter = 10.0\nstrid = 0.5\n").unwrap();
+    let unknown = dir.path().join("unknown");
+    let out = run(args(&unknown, &settings));
+    assert_one_line_error(&out, "unknown field `strid`");
+    assert!(!unknown.exists());
+}

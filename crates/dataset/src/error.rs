@@ -190,6 +190,22 @@ pub enum Error {
         /// The validation fraction asked for.
         fraction: f64,
     },
+    /// A CSV row that is not what its file calls for.
+    #[error("{}: line {line}: {message}", .path.display())]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// HRSC layout parameters that do not fit together.
+    #[error("invalid HRSC parameters: {message}")]
+    InvalidHrscParams {
+        /// What is wrong.
+        message: String,
+    },
     /// Writing an output failed; nothing was left at the destination.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {

@@ -9,6 +9,7 @@
 //! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
 //! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
 //!   atomically.
+//! - [`hrsc`] reads the real HRSC benchmark tiles, catalogues and candidate blocks.
 //! - [`synth`] generates the default data set: Mars-like patches in the seed layout.
 //! - [`write_preview`] draws a PNG contact sheet of a data set.
 //!
@@ -29,6 +30,7 @@
 mod dataset;
 mod error;
 mod folder;
+pub mod hrsc;
 mod inspect;
 mod npy;
 mod preview;
@@ -46,7 +48,7 @@ pub use folder::{
     load_unlabelled_folder,
 };
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
-pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_npy};
+pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_folder_atomic, write_npy};
 pub use preview::{PreviewRow, write_preview};
 pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
 pub use weights::ClassWeights;

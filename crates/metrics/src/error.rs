@@ -42,6 +42,22 @@ pub enum Error {
         /// The beta given.
         beta: f64,
     },
+    /// A detection match rule with a non-positive tolerance or an empty ratio range.
+    #[error("invalid match rule: {message}")]
+    InvalidMatchRule {
+        /// What is wrong.
+        message: String,
+    },
+    /// A circle with a non-finite coordinate or a radius ≤ 0.
+    #[error("{what} {index}: {message}")]
+    BadCircle {
+        /// "detection" or "true crater".
+        what: &'static str,
+        /// Its position in the input.
+        index: usize,
+        /// The circle and what was expected.
+        message: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -18,11 +18,15 @@
 //! # Ok::<(), craters_metrics::Error>(())
 //! ```
 //!
+//! [`detection`] scores circle detections (craters found on a whole image) against a
+//! catalogue: one-to-one matching, precision, recall, F1 and their curve over the score.
+//!
 //! The curves, average precision and AUC sort the scores once: O(n log n).
 #![deny(missing_docs)]
 
 mod confusion;
 mod curves;
+pub mod detection;
 mod error;
 mod input;
 mod report;

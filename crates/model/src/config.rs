@@ -24,6 +24,22 @@ pub struct SeedCnnConfig {
     pub dropout: f64,
     /// How the convolution blocks are computed. Default fused.
     pub kernels: Kernels,
+    /// What each image goes through before the first convolution. Default raw. Saved with
+    /// the model, so prediction applies it by itself.
+    pub input_norm: InputNorm,
+}
+
+/// Per-image preprocessing inside the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputNorm {
+    /// Pixels as given (the seed network: [0, 1]).
+    #[default]
+    Raw,
+    /// Each image shifted to mean 0 and divided by its standard deviation (plus 1e-3, so
+    /// that a flat patch stays finite): contrast normalisation, for real images whose
+    /// brightness and contrast vary from block to block.
+    PerImage,
 }
 
 /// How the convolution blocks (conv + bias + ReLU + max-pool) are computed. Both give the
@@ -50,6 +66,7 @@ impl Default for SeedCnnConfig {
             dense: 8,
             dropout: 0.5,
             kernels: Kernels::Fused,
+            input_norm: InputNorm::Raw,
         }
     }
 }

@@ -30,7 +30,7 @@ mod optim;
 mod selftrain;
 mod train;
 
-pub use config::{Kernels, SeedCnnConfig, Shapes};
+pub use config::{InputNorm, Kernels, SeedCnnConfig, Shapes};
 pub use error::{Error, Result};
 pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
 pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};

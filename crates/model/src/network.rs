@@ -7,7 +7,7 @@ use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{Kernels, SeedCnnConfig, Shapes};
+use crate::config::{InputNorm, Kernels, SeedCnnConfig, Shapes};
 use crate::error::Result;
 use crate::fused::conv_relu_pool;
 
@@ -115,6 +115,14 @@ pub fn max_pool(xs: &Tensor, size: usize) -> candle_core::Result<Tensor> {
 
 impl ModuleT for SeedCnn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let normalised;
+        let xs = match self.config.input_norm {
+            InputNorm::Raw => xs,
+            InputNorm::PerImage => {
+                normalised = per_image_standardise(xs)?;
+                &normalised
+            }
+        };
         let xs = match self.config.kernels {
             Kernels::Fused => {
                 let block = |conv: &Conv2d, xs: &Tensor, pool: usize, input_grad: bool| {
@@ -134,6 +142,14 @@ impl ModuleT for SeedCnn {
         let xs = if train { self.dropout(&xs)? } else { xs };
         self.dense2.forward(&xs)?.squeeze(D::Minus1)
     }
+}
+
+/// Each image of `(N, C, H, W)` minus its mean, divided by its standard deviation + 1e-3.
+pub fn per_image_standardise(xs: &Tensor) -> candle_core::Result<Tensor> {
+    let flat = xs.flatten_from(1)?;
+    let centred = flat.broadcast_sub(&flat.mean_keepdim(1)?)?;
+    let std = (centred.sqr()?.mean_keepdim(1)?.sqrt()? + 1e-3)?;
+    centred.broadcast_div(&std)?.reshape(xs.shape())
 }
 
 /// Initialises every tensor in `varmap` as Keras does: Glorot-uniform kernels, zero

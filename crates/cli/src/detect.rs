@@ -1,0 +1,62 @@
+//! `craters detect`.
+
+use anyhow::Context;
+use craters::detect::{DetectConfig, run as detect_tile};
+
+use crate::args::DetectArgs;
+
+pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+            // toml's own Display spans several lines (with a snippet); one line is the contract.
+            toml::from_str::<DetectConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message().trim()))?
+        }
+        None => DetectConfig::default(),
+    };
+    if let Some(threshold) = args.threshold {
+        config.threshold = threshold;
+    }
+    let summary = detect_tile(
+        &args.model,
+        &args.tile,
+        args.catalogue.as_deref(),
+        &args.out,
+        &config,
+    )?;
+    let d = &summary.detections;
+    println!(
+        "{}: {} windows in {:.1} s ({:.0} windows/s), {} detections; wrote {}/detections.csv, overlay.png, metrics.json",
+        args.tile.display(),
+        d.windows,
+        d.seconds,
+        d.windows as f64 / d.seconds,
+        d.detections.len(),
+        args.out.display()
+    );
+    if let Some(e) = &summary.evaluation {
+        let p = e.report.at_threshold;
+        println!(
+            "{} catalogued craters of {}–{} px: at score ≥ {}: precision {:.4}, recall {:.4}, F1 {:.4} (TP {}, FP {}, FN {}); AP {:.4}",
+            e.n_scored_craters,
+            config.min_diameter,
+            config.max_diameter,
+            config.threshold,
+            p.precision,
+            p.recall,
+            p.f1,
+            p.true_positives,
+            p.false_positives,
+            p.false_negatives,
+            e.report.average_precision
+        );
+        if let Some(b) = e.report.best {
+            println!(
+                "best F1 {:.4} at score ≥ {:.4} (precision {:.4}, recall {:.4})",
+                b.f1, b.threshold, b.precision, b.recall
+            );
+        }
+    }
+    Ok(())
+}

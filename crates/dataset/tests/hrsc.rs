@@ -1,0 +1,314 @@
+//! The HRSC benchmark reader and layout writer, on a toy benchmark and (when present) the
+//! real one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use craters_dataset::hrsc::{
+    Border, HrscFolder, HrscParams, TILES, Tile, is_current, read_candidates, read_catalogue, write_layout,
+    write_toy_benchmark,
+};
+use craters_dataset::{Error, PATCH_PIXELS, SeedData, read_npy};
+
+fn toy(dir: &Path) -> PathBuf {
+    let root = dir.join("bench");
+    write_toy_benchmark(&root, &["a", "b", "c"], 256, 7).unwrap();
+    root
+}
+
+fn params(root: &Path) -> HrscParams {
+    HrscParams {
+        root: root.into(),
+        train_tiles: vec!["a".into(), "b".into()],
+        test_tiles: vec!["c".into()],
+        n_extra: 50,
+        extra_seed: 3,
+        ..HrscParams::default()
+    }
+}
+
+#[test]
+fn the_layout_holds_every_candidate_block_and_says_where_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let folder = HrscFolder::open(&root).unwrap();
+    let n_train: usize = ["a", "b"]
+        .iter()
+        .map(|t| folder.candidates(t).unwrap().len())
+        .sum();
+    let n_test = folder.candidates("c").unwrap().len();
+    let out = dir.path().join("layout");
+    let written = write_layout(&params(&root), &out).unwrap();
+    assert_eq!(written.train.data.len(), n_train);
+    assert_eq!(written.extra.data.len(), 50);
+    let data = SeedData::load(&out).unwrap();
+    assert_eq!(data.train.len(), n_train);
+    assert_eq!(data.test.as_ref().unwrap().len(), n_test);
+    assert!(
+        data.test.as_ref().unwrap().labels().is_some(),
+        "test labels are kept as hidden labels"
+    );
+    assert_eq!(data.extra.as_ref().unwrap().len(), 50);
+    let x = read_npy(&out.join("Xtrain1.npy")).unwrap();
+    assert_eq!(x.shape, vec![n_train as u64, PATCH_PIXELS as u64]);
+    assert_eq!(x.dtype, "|u1");
+    // The labels follow the candidate files: craters (tp) first per tile.
+    let labels = data.train.labels().unwrap();
+    let tp_a = read_candidates(&folder.candidates_path("a", 1), 1).unwrap().len();
+    assert!(labels[..tp_a].iter().all(|&l| l == 1));
+    assert_eq!(labels[tp_a], 0);
+    // blocks.csv: one row per patch of every set, with its origin.
+    let csv = fs::read_to_string(out.join("blocks.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("set,row,tile,x,y,r,label,origin"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), n_train + 50 + n_test);
+    let first = folder.candidates("a").unwrap()[0];
+    assert_eq!(
+        rows[0],
+        [
+            "train",
+            "0",
+            "a",
+            &first.x.to_string(),
+            &first.y.to_string(),
+            &first.r.to_string(),
+            "1",
+            "candidate"
+        ]
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r[0] == "extra")
+            .all(|r| r[6].is_empty() && r[2] != "c" && r[7] == "window")
+    );
+    assert!(rows.iter().filter(|r| r[0] == "test").all(|r| r[2] == "c"));
+    // The patch of row 0 is the block cut from the tile.
+    let tile = folder.tile("a").unwrap();
+    let block = tile.block(first.x, first.y, first.r, Border::Reflect).unwrap();
+    let row0: Vec<f32> = data.train.image(0).unwrap().to_vec();
+    assert!(block.iter().zip(&row0).all(|(a, b)| (a - b).abs() < 0.5 / 255.0));
+    // The manifest ties the folder to its parameters.
+    assert!(is_current(&out, &params(&root)));
+    assert!(!is_current(
+        &out,
+        &HrscParams {
+            n_extra: 51,
+            ..params(&root)
+        }
+    ));
+    // Same parameters, same bytes.
+    let again = dir.path().join("again");
+    write_layout(&params(&root), &again).unwrap();
+    for file in [
+        "Xtrain1.npy",
+        "Ytrain1.npy",
+        "Xtrain1_extra.npy",
+        "Xtest1.npy",
+        "blocks.csv",
+    ] {
+        assert_eq!(
+            fs::read(out.join(file)).unwrap(),
+            fs::read(again.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn unlabelled_windows_avoid_the_labelled_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let out = dir.path().join("layout");
+    let written = write_layout(&params(&root), &out).unwrap();
+    let folder = HrscFolder::open(&root).unwrap();
+    for w in &written.extra.sources {
+        for c in folder.candidates(&w.tile).unwrap() {
+            let similar = (0.5..=2.0).contains(&(c.r / w.r));
+            assert!(
+                !(similar && (c.x - w.x).hypot(c.y - w.y) <= w.r / 2.0),
+                "{w:?} is candidate {c:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn skipping_border_blocks_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let folder = HrscFolder::open(&root).unwrap();
+    let tile = folder.tile("a").unwrap();
+    let outside = folder
+        .candidates("a")
+        .unwrap()
+        .iter()
+        .filter(|c| !tile.contains_block(c.x, c.y, c.r))
+        .count();
+    assert!(outside > 0, "the toy tile has border candidates");
+    let skipping = HrscParams {
+        border: Border::Skip,
+        ..params(&root)
+    };
+    let written = write_layout(&skipping, &dir.path().join("skip")).unwrap();
+    let reflected = write_layout(&params(&root), &dir.path().join("reflect")).unwrap();
+    assert!(written.train.skipped >= outside);
+    assert_eq!(
+        written.train.data.len() + written.train.skipped,
+        reflected.train.data.len()
+    );
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let folder = HrscFolder::open(&root).unwrap();
+    let out = dir.path().join("layout");
+    let expect_error = |params: &HrscParams, needle: &str| {
+        let err = write_layout(params, &out).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+        assert!(!out.exists(), "no output after: {err}");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    };
+    // A tile in both lists; no training tile; a tile that does not exist.
+    expect_error(
+        &HrscParams {
+            test_tiles: vec!["a".into()],
+            ..params(&root)
+        },
+        "tile a is in both",
+    );
+    expect_error(
+        &HrscParams {
+            train_tiles: vec![],
+            ..params(&root)
+        },
+        "train_tiles is empty",
+    );
+    expect_error(
+        &HrscParams {
+            train_tiles: vec!["zz".into()],
+            ..params(&root)
+        },
+        "tilezz.pgm: no such file",
+    );
+    // Bad candidate rows, each naming file and line.
+    let tp = folder.candidates_path("b", 1);
+    let original = fs::read(&tp).unwrap();
+    for (row, needle) in [
+        ("1,2\n", "line 2: 2 fields"),
+        ("1,x,3\n", "line 2: \"x\" is not a finite number"),
+        ("1,2,nan\n", "line 2: \"nan\" is not a finite number"),
+        ("1,2,-3\n", "line 2: size -3 ≤ 0"),
+    ] {
+        let mut bytes = b"10,10,12\n".to_vec();
+        bytes.extend_from_slice(row.as_bytes());
+        write(&tp, &bytes);
+        expect_error(&params(&root), needle);
+        expect_error(&params(&root), "b_tp.csv");
+    }
+    write(&tp, b"\n");
+    expect_error(&params(&root), "b_tp.csv: empty set");
+    write(&tp, &original);
+    // A tile that is not an image.
+    let tile = folder.tile_path("c");
+    write(&tile, b"P5\n12 12\n255\nshort");
+    expect_error(&params(&root), "tilec.pgm: unreadable image");
+    write(&tile, b"not an image at all");
+    let err = Tile::load(&tile).unwrap_err();
+    assert!(matches!(err, Error::UnreadableImage { .. }), "{err}");
+    // A missing benchmark folder.
+    let missing = HrscParams {
+        root: dir.path().join("nowhere"),
+        ..params(&root)
+    };
+    expect_error(&missing, "nowhere: no such file");
+}
+
+#[test]
+fn the_real_benchmark_has_the_documented_counts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hrsc");
+    if !root.is_dir() {
+        eprintln!("skipped: {} is absent (the real HRSC data)", root.display());
+        return;
+    }
+    let folder = HrscFolder::open(&root).unwrap();
+    let catalogue = [771, 1337, 352, 409, 385];
+    let craters = [470, 651, 219, 224, 204];
+    let others = [616, 769, 359, 379, 292];
+    for (i, tile) in TILES.iter().enumerate() {
+        assert_eq!(
+            read_catalogue(&folder.catalogue_path(tile)).unwrap().len(),
+            catalogue[i],
+            "{tile}"
+        );
+        let candidates = folder.candidates(tile).unwrap();
+        assert_eq!(
+            candidates.iter().filter(|c| c.label == 1).count(),
+            craters[i],
+            "{tile}"
+        );
+        assert_eq!(
+            candidates.iter().filter(|c| c.label == 0).count(),
+            others[i],
+            "{tile}"
+        );
+    }
+    let tile = folder.tile("1_24").unwrap();
+    assert_eq!((tile.width(), tile.height()), (1700, 1700));
+}
+
+#[test]
+fn catalogue_examples_label_craters_and_crater_free_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let folder = HrscFolder::open(&root).unwrap();
+    let with_examples = HrscParams {
+        catalogue_positives: true,
+        catalogue_negatives: 40,
+        ..params(&root)
+    };
+    let plain = write_layout(&params(&root), &dir.path().join("plain")).unwrap();
+    let written = write_layout(&with_examples, &dir.path().join("examples")).unwrap();
+    let added = &written.train.sources[plain.train.sources.len()..];
+    let large: usize = ["a", "b"]
+        .iter()
+        .map(|t| {
+            folder
+                .catalogue(t)
+                .unwrap()
+                .iter()
+                .filter(|c| c.diameter >= 16.0)
+                .count()
+        })
+        .sum();
+    assert!(large > 0);
+    assert_eq!(added.iter().filter(|s| s.label == Some(1)).count(), large);
+    assert_eq!(added.iter().filter(|s| s.label == Some(0)).count(), 40);
+    assert!(added.iter().all(|s| s.origin == "catalogue"));
+    // No negative window holds a catalogued crater at its scale.
+    for s in added.iter().filter(|s| s.label == Some(0)) {
+        for c in folder.catalogue(&s.tile).unwrap() {
+            let rho = c.diameter / 2.0;
+            let same_scale = (0.5..=2.0).contains(&(s.r / 2.2 / rho));
+            assert!(
+                !(same_scale && (c.x - s.x).hypot(c.y - s.y) <= rho),
+                "{s:?} holds {c:?}"
+            );
+        }
+    }
+    assert_eq!(
+        written.train.data.labels().unwrap().len(),
+        written.train.sources.len()
+    );
+}

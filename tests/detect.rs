@@ -1,0 +1,215 @@
+//! Crater detection on whole tiles: the pipeline's files, the scoring rules, bad input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use craters::dataset::hrsc::{Crater, HrscFolder, Tile, write_toy_benchmark};
+use craters::detect::{DetectConfig, evaluate, overlay, run};
+use craters::metrics::detection::{Circle, Detection};
+use craters::model::{CraterCnn, SeedCnnConfig};
+
+fn setup(dir: &Path) -> (HrscFolder, PathBuf) {
+    let root = dir.join("bench");
+    write_toy_benchmark(&root, &["a"], 160, 2).unwrap();
+    let model = dir.join("model");
+    CraterCnn::new(&SeedCnnConfig::default(), 3)
+        .unwrap()
+        .save(&model)
+        .unwrap();
+    (HrscFolder::open(&root).unwrap(), model)
+}
+
+fn small() -> DetectConfig {
+    DetectConfig {
+        min_diameter: 10.0,
+        max_diameter: 24.0,
+        // An untrained network scores near 0.5: keep every peak.
+        min_score: 0.0,
+        ..DetectConfig::default()
+    }
+}
+
+#[test]
+fn detect_writes_detections_overlay_and_metrics_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, model) = setup(dir.path());
+    let out = dir.path().join("out");
+    let tile = folder.tile_path("a");
+    let catalogue = folder.catalogue_path("a");
+    let summary = run(&model, &tile, Some(&catalogue), &out, &small()).unwrap();
+    assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
+    let csv = fs::read_to_string(out.join("detections.csv")).unwrap();
+    assert!(csv.starts_with("x,y,r,score\n"));
+    assert_eq!(csv.lines().count(), 1 + summary.detections.detections.len());
+    let radii = small().radii();
+    assert_eq!(radii.len(), 6, "{radii:?}"); // 10 → 24 px diameters, 4 levels per octave
+    for d in &summary.detections.detections {
+        assert!(radii.contains(&d.circle.r));
+        assert!(
+            (0.0..160.0).contains(&d.circle.x) && (0.0..160.0).contains(&d.circle.y),
+            "{d:?}"
+        );
+    }
+    let scores: Vec<f64> = summary.detections.detections.iter().map(|d| d.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "highest score first");
+    let picture = image::open(out.join("overlay.png")).unwrap();
+    assert_eq!((picture.width(), picture.height()), (160, 160));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let evaluation = &metrics["evaluation"]["report"];
+    let n_truth = evaluation["n_truth"].as_u64().unwrap();
+    let in_range = folder
+        .catalogue("a")
+        .unwrap()
+        .iter()
+        .filter(|c| (10.0..=24.0).contains(&c.diameter))
+        .count();
+    assert_eq!(n_truth as usize, in_range);
+    assert!(evaluation["curve"].as_array().unwrap().len() > 1);
+    assert!(evaluation["at_threshold"]["f1"].as_f64().is_some());
+    // Same model, same tile: same bytes.
+    let again = dir.path().join("again");
+    run(&model, &tile, Some(&catalogue), &again, &small()).unwrap();
+    for file in ["detections.csv", "overlay.png"] {
+        assert_eq!(
+            fs::read(out.join(file)).unwrap(),
+            fs::read(again.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+fn det(x: f64, y: f64, r: f64, score: f64) -> Detection {
+    Detection {
+        circle: Circle { x, y, r },
+        score,
+    }
+}
+
+#[test]
+fn craters_outside_the_diameter_range_neither_count_nor_penalise() {
+    let config = DetectConfig {
+        min_diameter: 16.0,
+        max_diameter: 100.0,
+        ..DetectConfig::default()
+    };
+    let catalogue = [
+        Crater {
+            x: 20.0,
+            y: 20.0,
+            diameter: 20.0,
+        }, // scored, found
+        Crater {
+            x: 80.0,
+            y: 20.0,
+            diameter: 30.0,
+        }, // scored, missed
+        Crater {
+            x: 20.0,
+            y: 80.0,
+            diameter: 8.0,
+        }, // too small: ignored
+    ];
+    let detections = [
+        det(21.0, 20.0, 10.0, 0.9),  // finds the first
+        det(20.0, 80.0, 4.5, 0.8),   // finds the small one: left out of the figures
+        det(120.0, 120.0, 9.0, 0.7), // nothing there
+        det(80.0, 20.0, 15.0, 0.3),  // finds the second, below the threshold
+    ];
+    let e = evaluate(&detections, &catalogue, &config).unwrap();
+    assert_eq!(e.n_scored_craters, 2);
+    assert_eq!(e.n_ignored_detections, 1);
+    assert_eq!(e.found, vec![Some(true), None, Some(false), Some(true)]);
+    assert_eq!(e.recalled, vec![true, false]);
+    let p = e.report.at_threshold;
+    assert_eq!(
+        (p.true_positives, p.false_positives, p.false_negatives),
+        (1, 1, 1)
+    );
+    assert_eq!(e.report.best.unwrap().true_positives, 2);
+    // Overlay colours: found green, false red, missed blue, ignored not drawn.
+    let tile = Tile::from_image(image::GrayImage::from_pixel(140, 140, image::Luma([100])));
+    let scored: Vec<Circle> = catalogue[..2]
+        .iter()
+        .map(|c| Circle {
+            x: c.x,
+            y: c.y,
+            r: c.diameter / 2.0,
+        })
+        .collect();
+    let picture = overlay(&tile, &detections, Some((&e, &scored)), 0.5);
+    assert_eq!(picture.get_pixel(31, 20).0, [0, 220, 0]); // right edge of detection 0
+    assert_eq!(picture.get_pixel(129, 120).0, [255, 40, 40]); // detection 2
+    assert_eq!(picture.get_pixel(95, 20).0, [40, 120, 255]); // crater 1, missed at 0.5
+    assert_eq!(picture.get_pixel(25, 80).0, [100, 100, 100]); // ignored: not drawn
+}
+
+#[test]
+fn bad_input_is_one_clear_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, model) = setup(dir.path());
+    let out = dir.path().join("out");
+    let tile = folder.tile_path("a");
+    let catalogue = folder.catalogue_path("a");
+    let fails = |model: &Path, tile: &Path, catalogue: Option<&Path>, config: &DetectConfig, needle: &str| {
+        let err = run(model, tile, catalogue, &out, config).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+        assert!(!out.exists());
+        let hidden = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+            .count();
+        assert_eq!(hidden, 0, "no staging folder left after {err}");
+    };
+    let not_an_image = dir.path().join("tile.pgm");
+    fs::write(&not_an_image, b"P5\n100 100\n255\n").unwrap();
+    fails(
+        &model,
+        &not_an_image,
+        None,
+        &small(),
+        "tile.pgm: unreadable image",
+    );
+    fails(
+        &model,
+        &dir.path().join("none.pgm"),
+        None,
+        &small(),
+        "none.pgm: no such file",
+    );
+    let bad_catalogue = dir.path().join("gt.csv");
+    fs::write(&bad_catalogue, "10,10,20\n10;10;20\n").unwrap();
+    fails(
+        &model,
+        &tile,
+        Some(&bad_catalogue),
+        &small(),
+        "gt.csv: line 2: 1 fields",
+    );
+    fails(&dir.path().join("bench"), &tile, None, &small(), "config.json");
+    let wide = dir.path().join("wide");
+    let config = SeedCnnConfig {
+        input_size: 64,
+        ..SeedCnnConfig::default()
+    };
+    CraterCnn::new(&config, 1).unwrap().save(&wide).unwrap();
+    fails(
+        &wide,
+        &tile,
+        Some(&catalogue),
+        &small(),
+        "the model takes 64 px images",
+    );
+    let inverted = DetectConfig {
+        min_diameter: 50.0,
+        max_diameter: 20.0,
+        ..small()
+    };
+    fails(
+        &model,
+        &tile,
+        None,
+        &inverted,
+        "expected 2 ≤ min_diameter ≤ max_diameter",
+    );
+}
