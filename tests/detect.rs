@@ -79,13 +79,6 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     }
 }
 
-fn det(x: f64, y: f64, r: f64, score: f64) -> Detection {
-    Detection {
-        circle: Circle { x, y, r },
-        score,
-    }
-}
-
 #[test]
 fn craters_outside_the_diameter_range_neither_count_nor_penalise() {
     let config = DetectConfig {
@@ -111,10 +104,10 @@ fn craters_outside_the_diameter_range_neither_count_nor_penalise() {
         }, // too small: ignored
     ];
     let detections = [
-        det(21.0, 20.0, 10.0, 0.9),  // finds the first
-        det(20.0, 80.0, 4.5, 0.8),   // finds the small one: left out of the figures
-        det(120.0, 120.0, 9.0, 0.7), // nothing there
-        det(80.0, 20.0, 15.0, 0.3),  // finds the second, below the threshold
+        Detection::new(21.0, 20.0, 10.0, 0.9),  // finds the first
+        Detection::new(20.0, 80.0, 4.5, 0.8),   // finds the small one: left out of the figures
+        Detection::new(120.0, 120.0, 9.0, 0.7), // nothing there
+        Detection::new(80.0, 20.0, 15.0, 0.3),  // finds the second, below the threshold
     ];
     let e = evaluate(&detections, &catalogue, &config).unwrap();
     assert_eq!(e.n_scored_craters, 2);

@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::dataset::{Dataset, PATCH_PIXELS, PATCH_SIDE};
 use crate::error::{Error, Result};
-use crate::npy::{write_atomic, write_folder_atomic, write_npy};
+use crate::npy::{read_error, write_atomic, write_folder_atomic, write_npy};
 
 /// The benchmark's tiles, West (1_*) to East (3_*).
 pub const TILES: [&str; 5] = ["1_24", "1_25", "2_24", "2_25", "3_24"];
@@ -224,16 +224,7 @@ pub struct Candidate {
 /// Reads a headerless CSV of three positive finite numbers per row; the third must be
 /// positive. Blank lines are skipped; anything else is an error naming file and line.
 fn read_triples(path: &Path, columns: &'static str) -> Result<Vec<[f64; 3]>> {
-    let text = fs::read_to_string(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            Error::MissingFile { path: path.into() }
-        } else {
-            Error::Io {
-                path: path.into(),
-                source,
-            }
-        }
-    })?;
+    let text = fs::read_to_string(path).map_err(|source| read_error(path, source))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -29,6 +29,16 @@ pub struct Detection {
     pub score: f64,
 }
 
+impl Detection {
+    /// A circle at (x, y) of radius r, with its score.
+    pub fn new(x: f64, y: f64, r: f64, score: f64) -> Self {
+        Detection {
+            circle: Circle { x, y, r },
+            score,
+        }
+    }
+}
+
 /// When a detection counts as finding a true crater.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -319,12 +329,7 @@ pub fn suppress_overlaps(detections: &[Detection], overlap: f64, max_radius_rati
 mod tests {
     use super::*;
 
-    fn det(x: f64, y: f64, r: f64, score: f64) -> Detection {
-        Detection {
-            circle: Circle { x, y, r },
-            score,
-        }
-    }
+    use Detection as D;
 
     #[test]
     fn greedy_matching_by_score_and_the_curve() {
@@ -341,11 +346,11 @@ mod tests {
             },
         ];
         let detections = [
-            det(12.0, 10.0, 9.0, 0.9),    // finds crater 0
-            det(10.0, 11.0, 10.0, 0.8),   // crater 0 already taken: false positive
-            det(300.0, 300.0, 5.0, 0.7),  // nothing there
-            det(100.0, 108.0, 25.0, 0.6), // finds crater 1 (distance 0.4 r, ratio 1.25)
-            det(100.0, 100.0, 50.0, 0.5), // radius ratio 2.5: no match
+            D::new(12.0, 10.0, 9.0, 0.9),    // finds crater 0
+            D::new(10.0, 11.0, 10.0, 0.8),   // crater 0 already taken: false positive
+            D::new(300.0, 300.0, 5.0, 0.7),  // nothing there
+            D::new(100.0, 108.0, 25.0, 0.6), // finds crater 1 (distance 0.4 r, ratio 1.25)
+            D::new(100.0, 100.0, 50.0, 0.5), // radius ratio 2.5: no match
         ];
         let report = detection_report(&detections, &truth, &MatchRule::default(), 0.65).unwrap();
         let m = match_detections(&detections, &truth, &MatchRule::default()).unwrap();
@@ -377,7 +382,7 @@ mod tests {
             match_detections(&[], &truth, &MatchRule::default()),
             Err(Error::BadCircle { index: 0, .. })
         ));
-        let nan = [det(0.0, 0.0, 1.0, f64::NAN)];
+        let nan = [D::new(0.0, 0.0, 1.0, f64::NAN)];
         assert!(matches!(
             match_detections(&nan, &[], &MatchRule::default()),
             Err(Error::NonFiniteScore { .. })
@@ -393,10 +398,10 @@ mod tests {
     fn suppression_keeps_the_best_of_overlapping_circles() {
         let kept = suppress_overlaps(
             &[
-                det(0.0, 0.0, 10.0, 0.5),
-                det(3.0, 0.0, 11.0, 0.9),
-                det(50.0, 0.0, 10.0, 0.4),
-                det(1.0, 0.0, 40.0, 0.3), // same centre, 4× the radius: another crater
+                D::new(0.0, 0.0, 10.0, 0.5),
+                D::new(3.0, 0.0, 11.0, 0.9),
+                D::new(50.0, 0.0, 10.0, 0.4),
+                D::new(1.0, 0.0, 40.0, 0.3), // same centre, 4× the radius: another crater
             ],
             1.0,
             2.0,
