@@ -84,6 +84,7 @@ fn craters_outside_the_diameter_range_neither_count_nor_penalise() {
     let config = DetectConfig {
         min_diameter: 16.0,
         max_diameter: 100.0,
+        threshold: 0.5,
         ..DetectConfig::default()
     };
     let catalogue = [

@@ -203,6 +203,11 @@ fn hrsc_layout_runs_the_pipeline_and_leaves_each_tile_out() {
     assert_eq!(summary.cross_tile[0].trained_on, ["b", "c"]);
     assert_eq!(summary.cross_tile[2].n_test, n_c);
     assert!(summary.cross_tile.iter().all(|t| t.test_final.len() == 2));
+    assert!(
+        std::fs::read_to_string(out.join("report.md"))
+            .unwrap()
+            .contains("| this run, stage 1 alone (no self-training) |")
+    );
     // Tile c held out is the main split: its figures are the main runs'.
     assert_eq!(
         summary.cross_tile[2].test_final[0].1,

@@ -149,7 +149,11 @@ pub fn markdown(
     );
     let first = headline(&runs[0]).0.confusion;
     let mut md = String::new();
-    md.push_str("# Crater classification: reproduction of the seed experiment\n\n");
+    md.push_str(if config.data.hrsc.is_some() {
+        "# Crater classification on real HRSC data, by the seed experiment's recipe\n\n"
+    } else {
+        "# Crater classification: reproduction of the seed experiment\n\n"
+    });
     md.push_str(&format!(
         "Data `{}`; seeds {:?}; stage 1 {} epochs at lr {}, self-training {:?}, stage 2 {} epochs at lr {}; threshold {}. Wall time {:.1} s.\n\n",
         config.data.dir.display(),
@@ -231,6 +235,7 @@ pub fn markdown(
 fn hrsc_section(hrsc: &HrscParams, runs: &[SeedRun], cross_tile: &[TileRun]) -> String {
     let mut md = String::from("## Real data: HRSC crater candidates\n\n");
     let test: Vec<&Report> = runs.iter().filter_map(|r| r.test_final.as_ref()).collect();
+    let stage1: Vec<&Report> = runs.iter().filter_map(|r| r.test_initial.as_ref()).collect();
     let of =
         |reports: &[&Report], f: fn(&Report) -> f64| cell(&reports.iter().map(|r| f(r)).collect::<Vec<_>>());
     md.push_str(&format!(
@@ -241,11 +246,19 @@ fn hrsc_section(hrsc: &HrscParams, runs: &[SeedRun], cross_tile: &[TileRun]) -> 
     md.push_str("| | F1 | precision | recall |\n|---|---|---|---|\n");
     if !test.is_empty() {
         md.push_str(&format!(
-            "| this run, test tile(s) {} | {} | {} | {} |\n",
+            "| this run, final model, test tile(s) {} | {} | {} | {} |\n",
             hrsc.test_tiles.join(", "),
             of(&test, |r| r.f1),
             of(&test, |r| r.precision),
             of(&test, |r| r.recall)
+        ));
+    }
+    if !stage1.is_empty() {
+        md.push_str(&format!(
+            "| this run, stage 1 alone (no self-training) | {} | {} | {} |\n",
+            of(&stage1, |r| r.f1),
+            of(&stage1, |r| r.precision),
+            of(&stage1, |r| r.recall)
         ));
     }
     for p in PUBLISHED_HRSC {
