@@ -226,29 +226,44 @@ fn score_grid(
     ys: &[usize],
     batch: usize,
 ) -> Result<Vec<f32>> {
-    let (w, h) = (level.width() as i64, level.height() as i64);
-    let half = (PATCH_SIDE / 2) as i64;
-    let raw = level.as_raw();
     let centres: Vec<(usize, usize)> = ys.iter().flat_map(|&y| xs.iter().map(move |&x| (x, y))).collect();
     let mut scores = Vec::with_capacity(centres.len());
     for chunk in centres.chunks(batch) {
-        let mut pixels = vec![0.0f32; chunk.len() * PATCH_PIXELS];
-        pixels
-            .par_chunks_mut(PATCH_PIXELS)
-            .zip(chunk)
-            .for_each(|(window, &(x, y))| {
-                for (dy, out) in window.chunks_mut(PATCH_SIDE).enumerate() {
-                    let row = reflect(y as i64 - half + dy as i64, h as usize) * w;
-                    for (dx, value) in out.iter_mut().enumerate() {
-                        let col = reflect(x as i64 - half + dx as i64, w as usize);
-                        *value = f32::from(raw[(row + col) as usize]) / 255.0;
-                    }
-                }
-            });
-        let data = Dataset::new("sliding windows", pixels, None)?;
+        let data = Dataset::new("sliding windows", cut_windows(level, chunk), None)?;
         scores.extend(model.predict_proba(&data)?);
     }
     Ok(scores)
+}
+
+/// The 48×48 windows around `centres` (pixels scaled to [0, 1]), mirrored at the border.
+fn cut_windows(level: &GrayImage, centres: &[(usize, usize)]) -> Vec<f32> {
+    let (w, h) = (level.width() as i64, level.height() as i64);
+    let half = (PATCH_SIDE / 2) as i64;
+    let raw = level.as_raw();
+    let mut pixels = vec![0.0f32; centres.len() * PATCH_PIXELS];
+    pixels
+        .par_chunks_mut(PATCH_PIXELS)
+        .zip(centres)
+        .for_each(|(window, &(x, y))| {
+            let (left, top) = (x as i64 - half, y as i64 - half);
+            let inside = left >= 0 && top >= 0 && left + 2 * half <= w && top + 2 * half <= h;
+            for (dy, out) in window.chunks_mut(PATCH_SIDE).enumerate() {
+                if inside {
+                    // Most windows: a plain row copy, no reflection.
+                    let start = ((top + dy as i64) * w + left) as usize;
+                    for (value, &pixel) in out.iter_mut().zip(&raw[start..start + PATCH_SIDE]) {
+                        *value = f32::from(pixel) / 255.0;
+                    }
+                    continue;
+                }
+                let row = reflect(top + dy as i64, h as usize) * w;
+                for (dx, value) in out.iter_mut().enumerate() {
+                    let col = reflect(left + dx as i64, w as usize);
+                    *value = f32::from(raw[(row + col) as usize]) / 255.0;
+                }
+            }
+        });
+    pixels
 }
 
 /// Catalogue craters as circles, split into those inside the diameter range (scored) and
@@ -457,4 +472,30 @@ pub fn run(
         detections,
         evaluation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_inside_and_across_the_border_read_the_mirrored_level() {
+        let level = GrayImage::from_fn(60, 50, |x, y| image::Luma([((x * 7 + y * 13) % 251) as u8]));
+        let centres = [(30, 25), (24, 24), (36, 26), (0, 0), (59, 49), (5, 40)];
+        let windows = cut_windows(&level, &centres);
+        for (k, &(x, y)) in centres.iter().enumerate() {
+            for dy in 0..PATCH_SIDE {
+                for dx in 0..PATCH_SIDE {
+                    let px = reflect(x as i64 - 24 + dx as i64, 60);
+                    let py = reflect(y as i64 - 24 + dy as i64, 50);
+                    let expected = f32::from(level.get_pixel(px as u32, py as u32).0[0]) / 255.0;
+                    assert_eq!(
+                        windows[k * PATCH_PIXELS + dy * PATCH_SIDE + dx],
+                        expected,
+                        "{x},{y}"
+                    );
+                }
+            }
+        }
+    }
 }
