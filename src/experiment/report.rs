@@ -81,6 +81,12 @@ fn cell(values: &[f64]) -> String {
     }
 }
 
+/// `{ "mean", "std", "values" }` of one figure over seeds.
+fn summary_json(values: Vec<f64>) -> serde_json::Value {
+    let (mean, std) = mean_std(&values);
+    serde_json::json!({ "mean": mean, "std": std, "values": values })
+}
+
 /// `metrics.json`: every seed's reports, the summary and the slides' figures.
 pub fn metrics_json(
     config: &ExperimentConfig,
@@ -88,11 +94,7 @@ pub fn metrics_json(
     cross_tile: &[TileRun],
     seconds: f64,
 ) -> String {
-    let summary = |f: fn(&Report) -> f64| {
-        let values: Vec<f64> = runs.iter().map(|r| f(headline(r).0)).collect();
-        let (mean, std) = mean_std(&values);
-        serde_json::json!({ "mean": mean, "std": std, "values": values })
-    };
+    let summary = |f: fn(&Report) -> f64| summary_json(runs.iter().map(|r| f(headline(r).0)).collect());
     let value = serde_json::json!({
         "seeds": config.seeds,
         "evaluated_on": headline(&runs[0]).1,
@@ -107,11 +109,7 @@ pub fn metrics_json(
         },
         "slides": SLIDES,
         "cross_tile": cross_tile.iter().map(|t| {
-            let of = |f: fn(&Report) -> f64| {
-                let values: Vec<f64> = t.test_final.iter().map(|(_, r)| f(r)).collect();
-                let (mean, std) = mean_std(&values);
-                serde_json::json!({ "mean": mean, "std": std, "values": values })
-            };
+            let of = |f: fn(&Report) -> f64| summary_json(t.test_final.iter().map(|(_, r)| f(r)).collect());
             serde_json::json!({
                 "tile": t.tile,
                 "trained_on": t.trained_on,
