@@ -14,34 +14,11 @@
 use std::error::Error;
 
 use craters::dataset::synth::{SynthParams, generate};
-use craters::dataset::{Dataset, SplitParams, stratified_split};
+use craters::dataset::{SplitParams, stratified_split};
+use craters::experiment::CnnClassifier;
 use craters::metrics::ConfusionMatrix;
-use craters::model::{CnnClassifier, Progress, SeedCnnConfig, TrainConfig};
-use craters::selftrain::{Classifier, SelfTrainingParams, self_train};
-
-/// Scores the test set after every fit.
-struct Scored {
-    inner: CnnClassifier,
-    test: Dataset,
-    f1: Vec<f64>,
-}
-
-impl Classifier for Scored {
-    type Error = craters::model::Error;
-
-    fn fit(&mut self, round: usize, train: &Dataset, w: &[f32], warm: bool) -> Result<(), Self::Error> {
-        self.inner.fit(round, train, w, warm)?;
-        let probs = self.inner.predict_proba(&self.test)?;
-        let labels = self.test.labels().expect("generated test labels");
-        self.f1
-            .push(ConfusionMatrix::from_scores(labels, &probs, 0.5)?.f1());
-        Ok(())
-    }
-
-    fn predict_proba(&self, data: &Dataset) -> Result<Vec<f32>, Self::Error> {
-        self.inner.predict_proba(data)
-    }
-}
+use craters::model::{SeedCnnConfig, TrainConfig};
+use craters::selftrain::{SelfTrainingParams, self_train};
 
 fn list<T: std::str::FromStr>(args: &[String], flag: &str, default: &str) -> Result<Vec<T>, Box<dyn Error>> {
     let text = args
@@ -114,36 +91,39 @@ fn main() -> Result<(), Box<dyn Error>> {
                 seed,
                 ..TrainConfig::default()
             };
-            let cnn = CnnClassifier::new(
+            // Test F1 after every fit: round 0 is the supervised model.
+            let mut f1 = Vec::new();
+            let test_labels = test.labels().ok_or("the generated test set has labels")?;
+            let mut cnn = CnnClassifier::new(
                 &SeedCnnConfig::default(),
                 seed,
-                stage(75, 3e-4),
-                stage(50, 4e-4),
+                stage(75, 3e-4).check()?,
+                stage(50, 4e-4).check()?,
                 Some(validation),
             )?
-            .progress(Progress::Silent);
-            let mut scored = Scored {
-                inner: cnn,
-                test: test.clone(),
-                f1: vec![],
-            };
+            .after_fit(|_round, model| {
+                let probabilities = model.predict_proba(&test)?;
+                f1.push(ConfusionMatrix::from_scores(test_labels, &probabilities, 0.5)?.f1());
+                Ok(())
+            });
             let result = self_train(
-                &mut scored,
+                &mut cnn,
                 &SelfTrainingParams::default().check()?,
                 &fit_set,
                 &extra,
             )?;
+            drop(cnn);
             let round = result.rounds.first();
-            supervised.push(scored.f1[0]);
-            selftrained.push(*scored.f1.last().unwrap());
+            supervised.push(f1[0]);
+            selftrained.push(*f1.last().unwrap());
             added.push(round.map_or(0.0, |r| r.added.len() as f64));
             precision.push(round.and_then(|r| r.precision[0]).unwrap_or(f64::NAN));
             eprintln!(
                 "seed {seed}, {:.0}% labels ({} to fit): supervised F1 {:.4}, self-training F1 {:.4}, {} pseudo-labels, precision {:.4}",
                 fraction * 100.0,
                 fit_set.len(),
-                scored.f1[0],
-                scored.f1.last().unwrap(),
+                f1[0],
+                f1.last().unwrap(),
                 added.last().unwrap(),
                 precision.last().unwrap()
             );

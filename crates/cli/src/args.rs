@@ -124,7 +124,7 @@ pub struct DetectArgs {
     /// Output folder (replaced if it exists).
     #[arg(long)]
     pub out: PathBuf,
-    /// Detection settings (TOML, the keys of craters::detect::DetectConfig; unknown keys are errors).
+    /// Detection settings (TOML, the keys of craters_detect::DetectConfig; unknown keys are errors).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Keep detections scoring ≥ this in the figures and the overlay (overrides the config).

@@ -35,12 +35,25 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "seed CNN ({} parameters, {:?} kernels), {} generated images, batch {}, {} thread(s)",
-            report.params, report.kernels, report.n_train, report.batch_size, report.threads
+            "seed CNN ({} parameters, {} kernels), {} generated images, batch {}, {} thread(s)",
+            report.params,
+            match report.kernels {
+                Kernels::Fused => "fused",
+                Kernels::Candle => "candle",
+            },
+            report.n_train,
+            report.batch_size,
+            report.threads
         );
         println!(
-            "training:  {:>9.1} images/s (epochs after the first; epoch seconds {:?})",
-            report.train_images_per_s, report.epoch_secs
+            "training:  {:>9.1} images/s (epochs after the first; epoch seconds {})",
+            report.train_images_per_s,
+            report
+                .epoch_secs
+                .iter()
+                .map(|s| format!("{s:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         println!(
             "inference: {:>9.1} images/s (batches of 256)",

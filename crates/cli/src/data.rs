@@ -50,7 +50,7 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         catalogue_negatives: args.catalogue_negatives,
     };
     let start = Instant::now();
-    let written = write_layout(&params, &args.out)?;
+    let written = write_layout(&params.check()?, &args.out)?;
     let describe = |blocks: &craters_dataset::hrsc::Blocks| {
         let positives = blocks.sources.iter().filter(|s| s.label == Some(1)).count();
         format!(

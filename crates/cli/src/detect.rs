@@ -1,22 +1,16 @@
 //! `craters detect`.
 
-use anyhow::Context;
-use craters::detect::{DetectConfig, run as detect_tile};
+use craters_detect::{DetectConfig, run as detect_tile};
 
 use crate::args::DetectArgs;
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-            // toml's own Display spans several lines (with a snippet); one line is the contract.
-            toml::from_str::<DetectConfig>(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message().trim()))?
-        }
-        None => DetectConfig::default(),
+        Some(path) => DetectConfig::load(path)?,
+        None => DetectConfig::default().check()?,
     };
     if let Some(threshold) = args.threshold {
-        config.threshold = threshold;
+        config = config.with_threshold(threshold)?;
     }
     let summary = detect_tile(
         &args.model,

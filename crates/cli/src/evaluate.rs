@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use craters_dataset::{load_labels, read_npy};
+use craters_dataset::{load_labels, read_npy, shape_text};
 use craters_metrics::Report;
 
 use crate::args::EvaluateArgs;
@@ -34,9 +34,9 @@ fn load_scores(path: &Path) -> anyhow::Result<Vec<f64>> {
     let array = read_npy(path)?;
     if !matches!(array.shape.as_slice(), [_] | [_, 1]) {
         anyhow::bail!(
-            "{}: shape {:?}; expected (N,) or (N, 1) scores",
+            "{}: shape {}; expected (N,) or (N, 1) scores",
             path.display(),
-            array.shape
+            shape_text(&array.shape)
         );
     }
     Ok(array.values)

@@ -9,6 +9,7 @@ mod data;
 mod detect;
 mod evaluate;
 mod predict;
+mod progress;
 mod reproduce;
 
 use std::process::ExitCode;

@@ -1,18 +1,21 @@
 //! `craters reproduce`, `craters train` and `craters selftrain`: the experiment's config
-//! with the command line's overrides, handed to `craters::experiment`.
+//! with the command line's overrides, handed to `craters_experiment`.
 
 use std::path::PathBuf;
 
-use craters::experiment::{self, ExperimentConfig, RunOptions, SLIDES};
-use craters::metrics::Report;
-use craters::model::Progress;
-use craters::selftrain::Criterion;
+use anyhow::Context;
+use craters_experiment::{self as experiment, ExperimentConfig, RunOptions, SLIDES, ValidExperimentConfig};
+use craters_metrics::Report;
+use craters_selftrain::Criterion;
 
 use crate::args::{ExperimentArgs, ReproduceArgs, StageArgs};
+use crate::progress;
 
-/// Loads the config and applies the flags given.
-fn resolve(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
-    let mut config = ExperimentConfig::load(&args.config)?;
+/// Reads the config, applies the flags given, and checks the result once.
+fn resolve(args: &ExperimentArgs, seeds: Option<&[u64]>) -> anyhow::Result<ValidExperimentConfig> {
+    let path = &args.config;
+    let mut config = ExperimentConfig::read(path)?;
+    let read = config.clone();
     if let Some(lr) = args.initial_lr {
         config.stage1.learning_rate = lr;
     }
@@ -38,8 +41,17 @@ fn resolve(args: &ExperimentArgs) -> anyhow::Result<ExperimentConfig> {
             pos: args.pseudo_pos.or(pos),
         };
     }
-    config.check()?;
-    Ok(config)
+    if let Some(seeds) = seeds {
+        config.seeds = seeds.to_vec();
+    }
+    let whose = if config == read {
+        String::new()
+    } else {
+        " with the command line's options".into()
+    };
+    config
+        .check()
+        .with_context(|| format!("{}{whose}", path.display()))
 }
 
 fn line(report: &Report) -> String {
@@ -51,11 +63,7 @@ fn line(report: &Report) -> String {
 }
 
 pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
-    let mut config = resolve(&args.experiment)?;
-    if let Some(seeds) = &args.seeds {
-        config.seeds = seeds.clone();
-        config.check()?;
-    }
+    let config = resolve(&args.experiment, args.seeds.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| {
         let config_path = &args.experiment.config;
         let stem = config_path
@@ -68,15 +76,12 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         &RunOptions {
             out,
             force: args.force,
-            progress: Progress::Auto,
+            progress: progress::stderr(),
         },
     )?;
     println!("run folder: {}", summary.out.display());
     for run in &summary.seeds {
-        let (report, set) = match &run.test_final {
-            Some(r) => (r, "test"),
-            None => (&run.validation_final, "validation"),
-        };
+        let (report, set) = run.headline();
         println!(
             "seed {}: {set} {}, val loss {:.4}",
             run.seed,
@@ -97,9 +102,9 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
 }
 
 pub fn train(args: &StageArgs) -> anyhow::Result<()> {
-    let config = resolve(&args.experiment)?;
+    let config = resolve(&args.experiment, None)?;
     let seed = args.seed.unwrap_or(config.seeds[0]);
-    let outcome = experiment::train(&config, seed, &args.out, Progress::Auto)?;
+    let outcome = experiment::train(&config, seed, &args.out, &progress::stderr())?;
     if let Some((epoch, loss)) = outcome.best {
         println!("best epoch {epoch}: validation loss {loss:.4}");
     }
@@ -111,9 +116,9 @@ pub fn train(args: &StageArgs) -> anyhow::Result<()> {
 }
 
 pub fn selftrain(args: &StageArgs) -> anyhow::Result<()> {
-    let config = resolve(&args.experiment)?;
+    let config = resolve(&args.experiment, None)?;
     let seed = args.seed.unwrap_or(config.seeds[0]);
-    let run = experiment::selftrain(&config, seed, &args.out, Progress::Auto)?;
+    let run = experiment::selftrain(&config, seed, &args.out, &progress::stderr())?;
     for round in &run.selftrain_rounds {
         println!(
             "round {}: added {} as class 0 and {} as class 1",

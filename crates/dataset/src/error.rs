@@ -71,7 +71,7 @@ pub enum Error {
         dtype: String,
     },
     /// The array does not have the shape that its role calls for.
-    #[error("{}: shape {shape:?}; expected {expected}", .path.display())]
+    #[error("{}: shape {}; expected {expected}", .path.display(), shape_text(.shape))]
     WrongShape {
         /// The file.
         path: PathBuf,
@@ -200,11 +200,14 @@ pub enum Error {
         /// What is wrong and what was expected.
         message: String,
     },
-    /// HRSC layout parameters that do not fit together.
-    #[error("invalid HRSC parameters: {message}")]
-    InvalidHrscParams {
-        /// What is wrong.
-        message: String,
+    /// HRSC layout parameters without a training tile.
+    #[error("train_tiles is empty; name at least one tile")]
+    NoTrainTiles,
+    /// A tile named both for training and for testing.
+    #[error("tile {tile} is in both train_tiles and test_tiles")]
+    TileInBothSets {
+        /// The tile.
+        tile: String,
     },
     /// Writing an output failed; nothing was left at the destination.
     #[error("{}: cannot write: {source}", .path.display())]
@@ -214,6 +217,17 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+}
+
+/// A shape as numpy prints it: `(3,)`, `(10, 48, 48)`.
+pub fn shape_text(shape: &[u64]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -9,6 +9,7 @@
 //! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
 //! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
 //!   atomically.
+//! - [`Tile`] is a whole grayscale image to scan or cut blocks from.
 //! - [`hrsc`] reads the real HRSC benchmark tiles, catalogues and candidate blocks.
 //! - [`synth`] generates the default data set: Mars-like patches in the seed layout.
 //! - [`write_preview`] draws a PNG contact sheet of a data set.
@@ -36,13 +37,14 @@ mod npy;
 mod preview;
 mod split;
 pub mod synth;
+mod tile;
 mod weights;
 
 pub use dataset::{
     Dataset, Images, PATCH_PIXELS, PATCH_SIDE, PixelScale, SeedData, images_from_array, labels_from_array,
     load_images, load_labels, seed_files,
 };
-pub use error::{Error, Result};
+pub use error::{Error, Result, shape_text};
 pub use folder::{
     ClassFolders, IMAGE_EXTENSIONS, is_labelled_folder, load_image, load_labelled_folder,
     load_unlabelled_folder,
@@ -51,4 +53,10 @@ pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect}
 pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_folder_atomic, write_npy};
 pub use preview::{PreviewRow, write_preview};
 pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
+pub use tile::{Tile, reflect};
 pub use weights::ClassWeights;
+
+// The crate README's example, compiled (and run unless marked no_run) as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -60,7 +60,7 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
     let DType::Plain(type_str) = npy.dtype() else {
         return Err(Error::UnsupportedDtype {
             path: path.into(),
-            dtype: format!("{:?}", npy.dtype()),
+            dtype: npy.dtype().descr(),
             expected: NUMERIC,
         });
     };
@@ -142,7 +142,11 @@ pub fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], data
             path: path.into(),
             source: io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("shape {shape:?} holds {n} values, {} given", data.len()),
+                format!(
+                    "shape {} holds {n} values, {} given",
+                    crate::error::shape_text(shape),
+                    data.len()
+                ),
             ),
         });
     }

@@ -40,3 +40,8 @@ pub use curves::{
 pub use error::{Error, Result};
 pub use input::{Label, Score};
 pub use report::{Accumulator, Report};
+
+// The crate README's example, compiled (and run unless marked no_run) as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,8 +1,6 @@
 //! Invariants of detection matching and scoring, checked with proptest.
 
-use craters_metrics::detection::{
-    Circle, Detection, MatchRule, detection_report, match_detections, suppress_overlaps,
-};
+use craters_metrics::detection::{Circle, Detection, MatchRule, detection_report, match_detections};
 use proptest::prelude::*;
 
 fn circles() -> impl Strategy<Value = Vec<Circle>> {
@@ -60,31 +58,6 @@ proptest! {
         prop_assert!((0.0..=1.0 + 1e-12).contains(&report.average_precision));
         if let Some(best) = report.best {
             prop_assert!(report.curve.iter().all(|p| p.f1 <= best.f1));
-        }
-    }
-
-    #[test]
-    fn suppression_keeps_no_overlapping_pair(found in detections()) {
-        let kept = suppress_overlaps(&found, 1.0, 2.0);
-        prop_assert!(kept.windows(2).all(|w| w[0].score >= w[1].score));
-        for (i, a) in kept.iter().enumerate() {
-            for b in &kept[i + 1..] {
-                let (a, b) = (&a.circle, &b.circle);
-                let ratio = a.r.max(b.r) / a.r.min(b.r);
-                prop_assert!(!(ratio <= 2.0 && (a.x - b.x).hypot(a.y - b.y) < a.r.min(b.r)));
-            }
-        }
-        // Every dropped detection overlaps a kept one with at least its score.
-        for d in &found {
-            if !kept.contains(d) {
-                let covered = kept.iter().any(|k| {
-                    let ratio = k.circle.r.max(d.circle.r) / k.circle.r.min(d.circle.r);
-                    k.score >= d.score
-                        && ratio <= 2.0
-                        && (k.circle.x - d.circle.x).hypot(k.circle.y - d.circle.y) < k.circle.r.min(d.circle.r)
-                });
-                prop_assert!(covered, "{:?} dropped without a kept overlap", d);
-            }
         }
     }
 }

@@ -1,15 +1,17 @@
-//! Every case of `../shared/testvectors/binary_metrics.json` (made with scikit-learn 1.9.1,
-//! seed 7; conventions inside the file) must match to 1e-9 in every field.
+//! Every case of the scikit-learn golden vectors (`tests/fixtures/binary_metrics.json`, a
+//! copy of `../shared/testvectors/binary_metrics.json`: scikit-learn 1.9.1, seed 7,
+//! conventions inside the file; `tools/sklearn_golden.py --check` recomputes every value
+//! with scikit-learn) must match to 1e-9 in every field.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use craters_metrics::Report;
 use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-9;
 
-fn vectors_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testvectors/binary_metrics.json")
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/binary_metrics.json")
 }
 
 fn close(field: &str, case: &str, expected: &Value, actual: f64) {
@@ -32,11 +34,7 @@ fn close_all(field: &str, case: &str, expected: &Value, actual: &[f64]) {
 
 #[test]
 fn matches_scikit_learn_golden_vectors() {
-    let path = vectors_path();
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipping: {} is absent", path.display());
-        return;
-    };
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
     let file: Value = serde_json::from_str(&text).unwrap();
     let cases = file["cases"].as_array().unwrap();
     assert!(
@@ -156,4 +154,27 @@ fn report_json_has_exactly_the_documented_keys() {
     ] {
         assert_eq!(one_class[key], Value::Null, "{key}");
     }
+}
+
+#[test]
+fn the_fixture_is_the_shared_test_vectors() {
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testvectors/binary_metrics.json");
+    let Ok(text) = std::fs::read_to_string(&shared) else {
+        // CI always has ../shared: there a missing file is a failure, elsewhere a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing; CI must have it",
+            shared.display()
+        );
+        eprintln!("skipped: {} is absent", shared.display());
+        return;
+    };
+    let fixture = std::fs::read_to_string(fixture_path()).unwrap();
+    let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+    assert_eq!(
+        parse(&fixture),
+        parse(&text),
+        "the committed copy drifted from ../shared"
+    );
 }

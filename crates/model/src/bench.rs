@@ -8,7 +8,7 @@ use craters_dataset::synth::{SynthParams, generate};
 use crate::config::{Kernels, SeedCnnConfig};
 use crate::error::Result;
 use crate::model::{CraterCnn, PREDICT_BATCH};
-use crate::train::{Progress, TrainConfig, Trainer};
+use crate::train::{TrainConfig, Trainer};
 
 /// What to measure. `Default`: 3000 generated patches, 3 epochs, batch 32.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,14 +85,16 @@ pub fn run(params: &BenchParams, threads: usize) -> Result<BenchReport> {
         ..SeedCnnConfig::default()
     };
     let model = CraterCnn::new(&config, params.seed)?;
-    let outcome = Trainer::new(TrainConfig {
-        epochs: params.epochs,
-        batch_size: params.batch_size,
-        seed: params.seed,
-        restore_best: false,
-        ..TrainConfig::default()
-    })?
-    .progress(Progress::Silent)
+    let outcome = Trainer::new(
+        TrainConfig {
+            epochs: params.epochs,
+            batch_size: params.batch_size,
+            seed: params.seed,
+            restore_best: false,
+            ..TrainConfig::default()
+        }
+        .check()?,
+    )
     .fit(&model, &train, None, None)?;
     let secs = &outcome.epoch_seconds;
     let timed = if secs.len() > 1 { &secs[1..] } else { &secs[..] };

@@ -6,8 +6,8 @@ use std::path::Path;
 use craters_dataset::Dataset;
 use craters_dataset::synth::{SynthParams, generate};
 use craters_model::{
-    CONFIG_FILE, ClassWeighting, CraterCnn, EarlyStopping, Error, History, Progress, RESUME_FILE,
-    SeedCnnConfig, StopReason, TrainConfig, Trainer, Validation, WEIGHTS_FILE,
+    CONFIG_FILE, ClassWeighting, CraterCnn, EarlyStopping, Error, History, RESUME_FILE, SeedCnnConfig,
+    StopReason, TrainConfig, Trainer, Validation, WEIGHTS_FILE,
 };
 
 /// 96 generated training patches and 48 validation patches.
@@ -46,9 +46,7 @@ fn weights_of(model: &CraterCnn) -> Vec<(String, Vec<f32>)> {
 
 fn train(epochs: usize, train: &Dataset, validation: &Dataset) -> (CraterCnn, History) {
     let model = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
-    let outcome = Trainer::new(config(epochs))
-        .unwrap()
-        .progress(Progress::Silent)
+    let outcome = Trainer::new(config(epochs).check().unwrap())
         .fit(&model, train, None, Some(validation))
         .unwrap();
     (model, outcome.history)
@@ -63,12 +61,14 @@ fn same_seed_same_weights_and_history_bit_for_bit() {
     assert_eq!(weights_of(&a), weights_of(&b));
     // A different training seed shuffles and drops out differently.
     let other = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
-    Trainer::new(TrainConfig {
-        seed: 12,
-        ..config(2)
-    })
-    .unwrap()
-    .progress(Progress::Silent)
+    Trainer::new(
+        TrainConfig {
+            seed: 12,
+            ..config(2)
+        }
+        .check()
+        .unwrap(),
+    )
     .fit(&other, &tr, None, Some(&va))
     .unwrap();
     assert_ne!(weights_of(&a), weights_of(&other));
@@ -78,9 +78,7 @@ fn same_seed_same_weights_and_history_bit_for_bit() {
 fn history_has_every_epoch_and_the_model_ends_on_the_best_one() {
     let (tr, va) = data();
     let model = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
-    let outcome = Trainer::new(config(4))
-        .unwrap()
-        .progress(Progress::Silent)
+    let outcome = Trainer::new(config(4).check().unwrap())
         .fit(&model, &tr, None, Some(&va))
         .unwrap();
     let h = &outcome.history;
@@ -124,14 +122,16 @@ fn learns_an_easy_task() {
     }
     let set = Dataset::new("easy", pixels, Some(labels)).unwrap();
     let model = CraterCnn::new(&SeedCnnConfig::default(), 0).unwrap();
-    let outcome = Trainer::new(TrainConfig {
-        epochs: 5,
-        batch_size: 8,
-        learning_rate: 1e-2,
-        ..TrainConfig::default()
-    })
-    .unwrap()
-    .progress(Progress::Silent)
+    let outcome = Trainer::new(
+        TrainConfig {
+            epochs: 5,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            ..TrainConfig::default()
+        }
+        .check()
+        .unwrap(),
+    )
     .fit(&model, &set, None, Some(&set))
     .unwrap();
     let first = outcome.history.epochs[0].loss;
@@ -231,9 +231,7 @@ fn interrupted_run_resumes_to_the_same_weights() {
     };
 
     let whole = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
-    let expected = Trainer::new(cfg.clone())
-        .unwrap()
-        .progress(Progress::Silent)
+    let expected = Trainer::new(cfg.clone().check().unwrap())
         .checkpoint_dir(dir.path().join("whole"))
         .fit(&whole, &tr, None, Some(&va))
         .unwrap();
@@ -241,9 +239,7 @@ fn interrupted_run_resumes_to_the_same_weights() {
     // Interrupted after epoch 2 …
     let ckpt = dir.path().join("parts");
     let first = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
-    let partial = Trainer::new(cfg.clone())
-        .unwrap()
-        .progress(Progress::Silent)
+    let partial = Trainer::new(cfg.clone().check().unwrap())
         .checkpoint_dir(&ckpt)
         .on_epoch_end(|r| {
             if r.epoch == 2 {
@@ -260,9 +256,7 @@ fn interrupted_run_resumes_to_the_same_weights() {
 
     // … then resumed in a fresh model (different init: the checkpoint must overwrite it).
     let resumed_model = CraterCnn::new(&SeedCnnConfig::default(), 99).unwrap();
-    let resumed = Trainer::new(cfg.clone())
-        .unwrap()
-        .progress(Progress::Silent)
+    let resumed = Trainer::new(cfg.clone().check().unwrap())
         .checkpoint_dir(&ckpt)
         .resume(true)
         .fit(&resumed_model, &tr, None, Some(&va))
@@ -278,12 +272,14 @@ fn interrupted_run_resumes_to_the_same_weights() {
     );
 
     // Another config cannot resume this run.
-    let err = Trainer::new(TrainConfig {
-        learning_rate: 5e-4,
-        ..cfg
-    })
-    .unwrap()
-    .progress(Progress::Silent)
+    let err = Trainer::new(
+        TrainConfig {
+            learning_rate: 5e-4,
+            ..cfg
+        }
+        .check()
+        .unwrap(),
+    )
     .checkpoint_dir(&ckpt)
     .resume(true)
     .fit(&resumed_model, &tr, None, Some(&va))
@@ -299,12 +295,14 @@ fn interrupted_run_resumes_to_the_same_weights() {
 fn diverging_loss_stops_with_its_epoch_and_batch() {
     let (tr, _) = data();
     let model = CraterCnn::new(&SeedCnnConfig::default(), 0).unwrap();
-    let err = Trainer::new(TrainConfig {
-        learning_rate: 1e300,
-        ..config(3)
-    })
-    .unwrap()
-    .progress(Progress::Silent)
+    let err = Trainer::new(
+        TrainConfig {
+            learning_rate: 1e300,
+            ..config(3)
+        }
+        .check()
+        .unwrap(),
+    )
     .fit(&model, &tr, None, None)
     .unwrap_err();
     match err {
@@ -323,11 +321,8 @@ fn bad_training_input_is_a_clear_error() {
     let (tr, va) = data();
     let model = CraterCnn::new(&SeedCnnConfig::default(), 0).unwrap();
     let fit = |cfg: TrainConfig, weights: Option<&[f32]>, train: &Dataset| {
-        Trainer::new(cfg)
-            .and_then(|t| {
-                t.progress(Progress::Silent)
-                    .fit(&model, train, weights, Some(&va))
-            })
+        cfg.check()
+            .and_then(|cfg| Trainer::new(cfg).fit(&model, train, weights, Some(&va)))
             .unwrap_err()
             .to_string()
     };
@@ -417,32 +412,4 @@ fn early_stopping_counts_epochs_without_improvement() {
     assert_eq!(early.best(), Some((5, 0.3)));
     let mut never = EarlyStopping::new(None);
     assert!((1..50).all(|e| !never.update(e, 1.0).stop));
-}
-
-#[test]
-fn cnn_self_trains_through_the_classifier_trait() {
-    use craters_selftrain::{Criterion, SelfTrainingParams, self_train};
-    let (tr, va) = data();
-    let pool = Dataset::new("pool", va.pixels().to_vec(), None).unwrap();
-    let stage = |epochs| TrainConfig {
-        epochs,
-        ..config(epochs)
-    };
-    let mut cnn =
-        craters_model::CnnClassifier::new(&SeedCnnConfig::default(), 5, stage(1), stage(2), Some(va.clone()))
-            .unwrap()
-            .progress(Progress::Silent);
-    // Everything confident either way: the most confident 10 of the pool get labels.
-    let params = SelfTrainingParams {
-        criterion: Criterion::KBest { k: 10 },
-        ..SelfTrainingParams::default()
-    };
-    let result = self_train(&mut cnn, &params.check().unwrap(), &tr, &pool).unwrap();
-    assert_eq!(result.rounds.len(), 1);
-    assert_eq!(result.rounds[0].added.len(), 10);
-    let epochs: Vec<usize> = cnn.outcomes().iter().map(|o| o.history.epochs.len()).collect();
-    assert_eq!(epochs, [1, 2], "stage 1 then stage 2 configs");
-    let probs = cnn.model().predict_proba(&pool).unwrap();
-    assert_eq!(probs.len(), pool.len());
-    assert!(probs.iter().all(|p| (0.0..=1.0).contains(p)));
 }

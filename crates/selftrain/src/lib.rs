@@ -22,3 +22,8 @@ mod selftrain;
 pub use error::{Error, Result};
 pub use params::{Criterion, SelfTrainingParams, ValidSelfTrainingParams};
 pub use selftrain::{Added, Classifier, RoundLog, SelfTrainingResult, Termination, self_train};
+
+// The crate README's example, compiled (and run unless marked no_run) as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -20,6 +20,30 @@ pub enum Criterion {
     },
 }
 
+/// In words, as a report states it: "p < 0.25 → 0", "p < 0.1 → 0, p > 0.9 → 1", "the 40
+/// most confident per round → their predicted class".
+impl std::fmt::Display for Criterion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Criterion::Threshold { neg, pos } => {
+                let rules: Vec<String> = [
+                    neg.map(|n| format!("p < {n} → 0")),
+                    pos.map(|p| format!("p > {p} → 1")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                if rules.is_empty() {
+                    f.write_str("no pseudo-labels (both thresholds off)")
+                } else {
+                    f.write_str(&rules.join(", "))
+                }
+            }
+            Criterion::KBest { k } => write!(f, "the {k} most confident per round → their predicted class"),
+        }
+    }
+}
+
 /// Self-training settings; `Default` is the seed protocol (one round, p < 0.25 → 0).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]

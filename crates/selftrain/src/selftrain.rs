@@ -65,6 +65,17 @@ pub enum Termination {
     MaxRounds,
 }
 
+/// In words, as a report states it.
+impl std::fmt::Display for Termination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Termination::NoNewLabels => "nothing left confident enough",
+            Termination::AllLabelled => "every pool sample labelled",
+            Termination::MaxRounds => "all rounds ran",
+        })
+    }
+}
+
 /// The outcome, as scikit-learn's `SelfTrainingClassifier` reports it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SelfTrainingResult {

@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use craters_metrics::Report;
+use craters_metrics::{PrCurve, Report};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::run::SeedRun;
-use super::{Error, Result};
+use crate::error::{Error, Result};
+use crate::results::SeedRun;
 
 const SIZE: (u32, u32) = (720, 480);
 const FONT: &str = "sans-serif";
@@ -37,10 +37,7 @@ pub(crate) fn draw_all(dir: &Path, run: &SeedRun, threshold: f64) -> Result<Vec<
         path: dir.into(),
         source,
     })?;
-    let (report, set) = match &run.test_final {
-        Some(r) => (r, "test"),
-        None => (&run.validation_final, "validation"),
-    };
+    let (report, set) = run.headline();
     let mut files = Vec::new();
     let mut add = |name: &str, caption: String| -> PathBuf {
         files.push((format!("plots/{name}"), caption));
@@ -57,15 +54,17 @@ pub(crate) fn draw_all(dir: &Path, run: &SeedRun, threshold: f64) -> Result<Vec<
         ),
         report,
     )?;
-    if report.pr_curve.is_some() {
+    if let Some(curve) = &report.pr_curve {
         pr_curve(
             &add("pr_curve.png", format!("Precision–recall curve, {set} set")),
             report,
+            curve,
             threshold,
         )?;
         f1_by_threshold(
             &add("f1_threshold.png", format!("F1 by threshold, {set} set")),
             report,
+            curve,
             threshold,
         )?;
     }
@@ -140,8 +139,7 @@ fn learning_curve(path: &Path, run: &SeedRun) -> Result<()> {
     root.present().map_err(failed(path))
 }
 
-fn pr_curve(path: &Path, report: &Report, threshold: f64) -> Result<()> {
-    let curve = report.pr_curve.as_ref().expect("checked by the caller");
+fn pr_curve(path: &Path, report: &Report, curve: &PrCurve, threshold: f64) -> Result<()> {
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(failed(path))?;
     let mut chart = ChartBuilder::on(&root)
@@ -192,8 +190,7 @@ fn pr_curve(path: &Path, report: &Report, threshold: f64) -> Result<()> {
     root.present().map_err(failed(path))
 }
 
-fn f1_by_threshold(path: &Path, report: &Report, threshold: f64) -> Result<()> {
-    let curve = report.pr_curve.as_ref().expect("checked by the caller");
+fn f1_by_threshold(path: &Path, report: &Report, curve: &PrCurve, threshold: f64) -> Result<()> {
     let points: Vec<(f64, f64)> = curve
         .thresholds
         .iter()

@@ -3,10 +3,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use craters::dataset::hrsc::{Crater, HrscFolder, Tile, write_toy_benchmark};
-use craters::detect::{DetectConfig, evaluate, overlay, run};
-use craters::metrics::detection::{Circle, Detection};
-use craters::model::{CraterCnn, SeedCnnConfig};
+use craters_dataset::Tile;
+use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
+use craters_detect::{DetectConfig, evaluate, overlay, run};
+use craters_metrics::detection::{Circle, Detection};
+use craters_model::{CraterCnn, SeedCnnConfig};
 
 fn setup(dir: &Path) -> (HrscFolder, PathBuf) {
     let root = dir.join("bench");
@@ -36,7 +37,7 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     let out = dir.path().join("out");
     let tile = folder.tile_path("a");
     let catalogue = folder.catalogue_path("a");
-    let summary = run(&model, &tile, Some(&catalogue), &out, &small()).unwrap();
+    let summary = run(&model, &tile, Some(&catalogue), &out, &small().check().unwrap()).unwrap();
     assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
     let csv = fs::read_to_string(out.join("detections.csv")).unwrap();
     assert!(csv.starts_with("x,y,r,score\n"));
@@ -69,7 +70,7 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     assert!(evaluation["at_threshold"]["f1"].as_f64().is_some());
     // Same model, same tile: same bytes.
     let again = dir.path().join("again");
-    run(&model, &tile, Some(&catalogue), &again, &small()).unwrap();
+    run(&model, &tile, Some(&catalogue), &again, &small().check().unwrap()).unwrap();
     for file in ["detections.csv", "overlay.png"] {
         assert_eq!(
             fs::read(out.join(file)).unwrap(),
@@ -110,7 +111,7 @@ fn craters_outside_the_diameter_range_neither_count_nor_penalise() {
         Detection::new(120.0, 120.0, 9.0, 0.7), // nothing there
         Detection::new(80.0, 20.0, 15.0, 0.3),  // finds the second, below the threshold
     ];
-    let e = evaluate(&detections, &catalogue, &config).unwrap();
+    let e = evaluate(&detections, &catalogue, &config.check().unwrap()).unwrap();
     assert_eq!(e.n_scored_craters, 2);
     assert_eq!(e.n_ignored_detections, 1);
     assert_eq!(e.found, vec![Some(true), None, Some(false), Some(true)]);
@@ -146,7 +147,11 @@ fn bad_input_is_one_clear_error_and_writes_nothing() {
     let tile = folder.tile_path("a");
     let catalogue = folder.catalogue_path("a");
     let fails = |model: &Path, tile: &Path, catalogue: Option<&Path>, config: &DetectConfig, needle: &str| {
-        let err = run(model, tile, catalogue, &out, config).unwrap_err().to_string();
+        let err = config
+            .check()
+            .and_then(|config| run(model, tile, catalogue, &out, &config))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");
         assert!(!out.exists());
         let hidden = fs::read_dir(dir.path())
@@ -204,6 +209,37 @@ fn bad_input_is_one_clear_error_and_writes_nothing() {
         &tile,
         None,
         &inverted,
-        "expected 2 ≤ min_diameter ≤ max_diameter",
+        "detect config: max_diameter = 20: expected a finite number ≥ min_diameter",
     );
+}
+
+#[test]
+fn a_settings_file_is_read_checked_and_its_faults_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("detect.toml");
+    fs::write(&path, "min_diameter = 20.0\nthreshold = 0.8\n").unwrap();
+    let config = DetectConfig::load(&path).unwrap();
+    assert_eq!((config.min_diameter, config.threshold), (20.0, 0.8));
+    assert_eq!(config.with_threshold(0.7).unwrap().threshold, 0.7);
+    assert!(config.with_threshold(1.5).is_err());
+    let load_err = |text: &str| {
+        fs::write(&path, text).unwrap();
+        DetectConfig::load(&path).unwrap_err().to_string()
+    };
+    let err = load_err("min_diametr = 20.0\n");
+    assert!(
+        err.contains("detect.toml") && err.contains("unknown field `min_diametr`"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "one line: {err}");
+    assert_eq!(
+        load_err("levels_per_octave = 0\n"),
+        "detect config: levels_per_octave = 0: expected at least 1"
+    );
+    assert!(load_err("stride = 3.0\n").contains("stride = 3"));
+    assert!(load_err("nms_radius_ratio = 0.5\n").contains("nms_radius_ratio = 0.5"));
+    let missing = DetectConfig::load(&dir.path().join("none.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("none.toml"), "{missing}");
 }

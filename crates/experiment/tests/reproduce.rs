@@ -1,22 +1,26 @@
-//! End to end: the smoke config through `craters::experiment::reproduce`.
+//! End to end: the smoke config through `craters_experiment::reproduce`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use craters::dataset::read_npy;
-use craters::experiment::{Error, ExperimentConfig, RunOptions, reproduce};
-use craters::model::{CraterCnn, Progress};
+use craters_dataset::read_npy;
+use craters_experiment::{Error, ExperimentConfig, RunOptions, reproduce};
+use craters_model::CraterCnn;
+
+/// A committed config, by its path from the workspace root.
+fn committed(config: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(config)
+}
 
 fn smoke(data: &Path) -> ExperimentConfig {
-    let mut config = ExperimentConfig::load(Path::new("configs/smoke.toml")).unwrap();
+    let mut config = ExperimentConfig::read(&committed("configs/smoke.toml")).unwrap();
     config.data.dir = data.into();
     config
 }
 
 fn options(out: &Path, force: bool) -> RunOptions {
     RunOptions {
-        out: out.into(),
         force,
-        progress: Progress::Silent,
+        ..RunOptions::new(out)
     }
 }
 
@@ -25,7 +29,7 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
     let dir = tempfile::tempdir().unwrap();
     let config = smoke(&dir.path().join("data"));
     let out = dir.path().join("runs").join("smoke");
-    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    let summary = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
     assert_eq!(summary.out, out);
     for file in [
         "metrics.json",
@@ -71,7 +75,7 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
     assert!(report.contains("| slides | 0.9016") && report.contains("plots/learning_curve.png"));
     // The saved final model predicts what the run wrote.
     let model = CraterCnn::load(&out.join("models/final")).unwrap();
-    let test = craters::dataset::SeedData::load(&config.data.dir)
+    let test = craters_dataset::SeedData::load(&config.data.dir)
         .unwrap()
         .test
         .unwrap();
@@ -85,9 +89,9 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
     assert_eq!(scores.values, again);
 
     // An existing run folder is kept unless --force; a forced rerun gives the same numbers.
-    let err = reproduce(&config, &options(&out, false)).unwrap_err();
+    let err = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap_err();
     assert!(matches!(err, Error::RunExists(_)), "{err}");
-    reproduce(&config, &options(&out, true)).unwrap();
+    reproduce(&config.check().unwrap(), &options(&out, true)).unwrap();
     assert_eq!(std::fs::read_to_string(out.join("history.csv")).unwrap(), history);
     let rerun: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
@@ -132,10 +136,10 @@ fn bad_configs_are_clear_errors() {
         "configs/hrsc.toml",
         "configs/hrsc-detect.toml",
     ] {
-        ExperimentConfig::load(Path::new(config)).unwrap();
+        ExperimentConfig::load(&committed(config)).unwrap();
     }
     assert_eq!(
-        ExperimentConfig::load(Path::new("configs/default.toml")).unwrap(),
+        *ExperimentConfig::load(&committed("configs/default.toml")).unwrap(),
         ExperimentConfig::default(),
         "configs/default.toml spells out the defaults"
     );
@@ -158,7 +162,7 @@ fn an_image_folder_trains_stage_one_and_reports_on_validation() {
     }
     let config = smoke(&images);
     let out = dir.path().join("run");
-    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    let summary = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
     let run = &summary.seeds[0];
     assert!(run.test_final.is_none() && run.selftrain_termination.is_none());
     assert_eq!(run.validation_final.confusion.n(), 6, "20% of 30 images");
@@ -174,9 +178,9 @@ fn an_image_folder_trains_stage_one_and_reports_on_validation() {
 fn hrsc_layout_runs_the_pipeline_and_leaves_each_tile_out() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("bench");
-    craters::dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 256, 1).unwrap();
+    craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 256, 1).unwrap();
     let mut config = smoke(&dir.path().join("data"));
-    config.data.hrsc = Some(craters::dataset::hrsc::HrscParams {
+    config.data.hrsc = Some(craters_dataset::hrsc::HrscParams {
         root: root.clone(),
         train_tiles: vec!["a".into(), "b".into()],
         test_tiles: vec!["c".into()],
@@ -184,13 +188,13 @@ fn hrsc_layout_runs_the_pipeline_and_leaves_each_tile_out() {
         ..Default::default()
     });
     config.cross_tile.tiles = vec!["a".into(), "b".into(), "c".into()];
-    config.model.input_norm = craters::model::InputNorm::PerImage;
+    config.model.input_norm = craters_model::InputNorm::PerImage;
     config.seeds = vec![1, 2];
     let out = dir.path().join("run");
-    let summary = reproduce(&config, &options(&out, false)).unwrap();
+    let summary = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
     assert!(dir.path().join("data").join("blocks.csv").is_file());
     // The test set is tile c's candidates, with labels: figures on it.
-    let n_c = craters::dataset::hrsc::HrscFolder::open(&root)
+    let n_c = craters_dataset::hrsc::HrscFolder::open(&root)
         .unwrap()
         .candidates("c")
         .unwrap()
@@ -229,5 +233,5 @@ fn hrsc_layout_runs_the_pipeline_and_leaves_each_tile_out() {
     );
     // The saved model normalises by itself.
     let model = CraterCnn::load(&out.join("models").join("final")).unwrap();
-    assert_eq!(model.config().input_norm, craters::model::InputNorm::PerImage);
+    assert_eq!(model.config().input_norm, craters_model::InputNorm::PerImage);
 }

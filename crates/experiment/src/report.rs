@@ -1,11 +1,10 @@
 //! `metrics.json` and `report.md`.
 
+use craters_dataset::hrsc::HrscParams;
 use craters_metrics::Report;
 
-use craters_dataset::hrsc::HrscParams;
-
-use super::config::ExperimentConfig;
-use super::run::{SeedRun, TileRun};
+use crate::config::ExperimentConfig;
+use crate::results::{SeedRun, TileRun};
 
 /// The published result the run is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -56,13 +55,9 @@ pub const PUBLISHED_HRSC: &[PublishedResult] = &[
     },
 ];
 
-/// The figures the report compares: the final model on the test set when it has hidden
-/// labels, otherwise on the validation split.
-fn headline(run: &SeedRun) -> (&Report, &'static str) {
-    match &run.test_final {
-        Some(r) => (r, "test"),
-        None => (&run.validation_final, "validation"),
-    }
+/// `1, 2, 3`.
+fn list<T: std::fmt::Display>(values: &[T]) -> String {
+    values.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn mean_std(values: &[f64]) -> (f64, f64) {
@@ -94,10 +89,10 @@ pub fn metrics_json(
     cross_tile: &[TileRun],
     seconds: f64,
 ) -> String {
-    let summary = |f: fn(&Report) -> f64| summary_json(runs.iter().map(|r| f(headline(r).0)).collect());
+    let summary = |f: fn(&Report) -> f64| summary_json(runs.iter().map(|r| f(r.headline().0)).collect());
     let value = serde_json::json!({
         "seeds": config.seeds,
-        "evaluated_on": headline(&runs[0]).1,
+        "evaluated_on": runs[0].headline().1,
         "summary": {
             "f1": summary(|r| r.f1),
             "precision": summary(|r| r.precision),
@@ -124,7 +119,8 @@ pub fn metrics_json(
         "wall_seconds": seconds,
         "runs": runs,
     });
-    let mut text = serde_json::to_string_pretty(&value).expect("metrics always serialise");
+    // A `serde_json::Value` always serialises (non-finite floats become null).
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -137,15 +133,15 @@ pub fn markdown(
     plots: &[(String, String)],
     seconds: f64,
 ) -> String {
-    let (_, on) = headline(&runs[0]);
-    let column = |f: fn(&Report) -> f64| cell(&runs.iter().map(|r| f(headline(r).0)).collect::<Vec<_>>());
+    let (_, on) = runs[0].headline();
+    let column = |f: fn(&Report) -> f64| cell(&runs.iter().map(|r| f(r.headline().0)).collect::<Vec<_>>());
     let val_loss = cell(
         &runs
             .iter()
             .map(|r| r.validation_final.log_loss)
             .collect::<Vec<_>>(),
     );
-    let first = headline(&runs[0]).0.confusion;
+    let first = runs[0].headline().0.confusion;
     let mut md = String::new();
     md.push_str(if config.data.hrsc.is_some() {
         "# Crater classification on real HRSC data, by the seed experiment's recipe\n\n"
@@ -153,9 +149,9 @@ pub fn markdown(
         "# Crater classification: reproduction of the seed experiment\n\n"
     });
     md.push_str(&format!(
-        "Data `{}`; seeds {:?}; stage 1 {} epochs at lr {}, self-training {:?}, stage 2 {} epochs at lr {}; threshold {}. Wall time {:.1} s.\n\n",
+        "Data `{}`; seeds {}; stage 1 {} epochs at lr {}, self-training {}, stage 2 {} epochs at lr {}; threshold {}. Wall time {:.1} s.\n\n",
         config.data.dir.display(),
-        config.seeds,
+        list(&config.seeds),
         config.stage1.epochs,
         config.stage1.learning_rate,
         config.selftrain.criterion,
@@ -196,7 +192,7 @@ pub fn markdown(
     }
     md.push_str("## Per seed\n\n| seed | stage-1 F1 | final F1 | pseudo-labels (0 / 1) | their precision (0 / 1) | termination | best epochs | seconds |\n|---|---|---|---|---|---|---|---|\n");
     for r in runs {
-        let stage1 = r.test_initial.as_ref().unwrap_or(&r.validation_initial);
+        let stage1 = r.headline_initial();
         let added = r.selftrain_rounds.iter().fold([0, 0], |acc, s| {
             [acc[0] + s.added_per_class[0], acc[1] + s.added_per_class[1]]
         });
@@ -205,16 +201,16 @@ pub fn markdown(
             format!("{} / {}", p(s.precision[0]), p(s.precision[1]))
         });
         md.push_str(&format!(
-            "| {} | {:.4} | {:.4} | {} / {} | {} | {} | {:?} | {:.1} |\n",
+            "| {} | {:.4} | {:.4} | {} / {} | {} | {} | {} | {:.1} |\n",
             r.seed,
             stage1.f1,
-            headline(r).0.f1,
+            r.headline().0.f1,
             added[0],
             added[1],
             precision,
             r.selftrain_termination
-                .map_or("no extra set".into(), |t| format!("{t:?}")),
-            r.best_epochs,
+                .map_or("no extra set".into(), |t| t.to_string()),
+            list(&r.best_epochs),
             r.seconds
         ));
     }

@@ -1,0 +1,74 @@
+//! What a benchmark-derived seed layout is cut with, checked before use.
+
+use std::path::PathBuf;
+
+use super::blocks::Border;
+use crate::error::{Error, Result};
+
+/// What [`write_layout`] cuts from a benchmark folder. Unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HrscParams {
+    /// The benchmark folder. Default `../shared/data/hrsc`.
+    pub root: PathBuf,
+    /// Tiles whose candidates form the labelled set (and whose other windows form the
+    /// unlabelled pool). Default the West and Centre tiles 1_24, 1_25, 2_24, 2_25.
+    pub train_tiles: Vec<String>,
+    /// Tiles whose candidates form the test set (labels hidden). Default the East tile 3_24.
+    pub test_tiles: Vec<String>,
+    /// Unlabelled windows drawn for self-training. Default 3000.
+    pub n_extra: usize,
+    /// Seed of that draw. Default 0.
+    pub extra_seed: u64,
+    /// Blocks that leave the tile. Default reflect.
+    pub border: Border,
+    /// Detection training: also label, from the training tiles' catalogues, every crater of
+    /// diameter ≥ 16 px as a positive block. Default false (the benchmark's candidates only).
+    pub catalogue_positives: bool,
+    /// Detection training: also add this many negative blocks that, by the catalogue, hold
+    /// no crater at their scale: half near a crater (centre off by 0.75–2 radii, or the
+    /// scale off by a factor 2.5–4), half anywhere. Default 0.
+    pub catalogue_negatives: usize,
+}
+
+impl Default for HrscParams {
+    fn default() -> Self {
+        HrscParams {
+            root: "../shared/data/hrsc".into(),
+            train_tiles: ["1_24", "1_25", "2_24", "2_25"].map(String::from).to_vec(),
+            test_tiles: vec!["3_24".into()],
+            n_extra: 3000,
+            extra_seed: 0,
+            border: Border::Reflect,
+            catalogue_positives: false,
+            catalogue_negatives: 0,
+        }
+    }
+}
+
+impl HrscParams {
+    /// Checks that there are training tiles and that no tile is in both lists; only
+    /// checked parameters cut a layout.
+    pub fn check(&self) -> Result<ValidHrscParams> {
+        if self.train_tiles.is_empty() {
+            return Err(Error::NoTrainTiles);
+        }
+        if let Some(t) = self.test_tiles.iter().find(|t| self.train_tiles.contains(t)) {
+            return Err(Error::TileInBothSets { tile: t.clone() });
+        }
+        Ok(ValidHrscParams(self.clone()))
+    }
+}
+
+/// [`HrscParams`] that passed [`HrscParams::check`]; reads as the parameters.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct ValidHrscParams(HrscParams);
+
+impl std::ops::Deref for ValidHrscParams {
+    type Target = HrscParams;
+
+    fn deref(&self) -> &HrscParams {
+        &self.0
+    }
+}

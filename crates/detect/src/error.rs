@@ -1,0 +1,64 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use craters_dataset::PATCH_SIDE;
+
+/// What can go wrong detecting.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting outside its range.
+    #[error("detect config: {name} = {value}: expected {expected}")]
+    InvalidParam {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// A settings file that is not TOML of a [`DetectConfig`](crate::DetectConfig) (unknown keys included).
+    #[error("{}: {message}", .path.display())]
+    ConfigSyntax {
+        /// The settings file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// Reading a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A model whose input is not the 48×48 patch.
+    #[error("{}: the model takes {input} px images; detection cuts {PATCH_SIDE}×{PATCH_SIDE} windows", .path.display())]
+    ModelInput {
+        /// The model folder.
+        path: PathBuf,
+        /// Its input side.
+        input: usize,
+    },
+    /// The overlay picture could not be encoded.
+    #[error("{}: cannot encode the overlay: {message}", .path.display())]
+    Encode {
+        /// The picture.
+        path: PathBuf,
+        /// What the encoder said.
+        message: String,
+    },
+    /// Bad tile, catalogue or output.
+    #[error(transparent)]
+    Data(#[from] craters_dataset::Error),
+    /// Bad detections for scoring, or a bad matching rule.
+    #[error(transparent)]
+    Metrics(#[from] craters_metrics::Error),
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] craters_model::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

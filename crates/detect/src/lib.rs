@@ -1,0 +1,51 @@
+//! Crater detection on whole images with the patch classifier: an image pyramid, a sliding
+//! window per level, score-map peaks as crater hypotheses, suppression of overlapping
+//! circles, and — with a catalogue — one-to-one matching, precision, recall, F1 and an
+//! overlay picture.
+//!
+//! A pyramid level looks for craters of radius `ρ`: its window is the candidate-block
+//! convention of the HRSC benchmark, the square of half-side `r = 2.2 ρ` around the centre,
+//! which the tile scaled by `48 / (2r + 1)` turns into a 48×48 patch. Windows step by
+//! `stride × r` tile pixels; a score-map local maximum above `min_score` becomes a
+//! hypothesis ([`find_peaks`]), its centre refined to the score-weighted mean of its 3×3
+//! neighbourhood (neighbours under half its score left out).
+//!
+//! ```no_run
+//! use craters_dataset::Tile;
+//! use craters_detect::{DetectConfig, detect};
+//! use craters_model::CraterCnn;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let model = CraterCnn::load("runs/hrsc-detect/models/final".as_ref())?;
+//! let tile = Tile::load("../shared/data/hrsc/tiles/tile3_24.pgm".as_ref())?;
+//! let found = detect(&model, &tile, &DetectConfig::default().check()?)?;
+//! for d in found.detections.iter().filter(|d| d.score >= 0.9) {
+//!     println!("crater at ({:.1}, {:.1}), radius {:.1} px", d.circle.x, d.circle.y, d.circle.r);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Files: `config` (settings), `scan` (pyramid, windows, peaks), `suppress` (overlapping
+//! circles), `evaluate` (against a catalogue), `overlay` (the picture), `run` (`craters
+//! detect`: load, detect, write).
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+mod evaluate;
+mod overlay;
+mod run;
+mod scan;
+mod suppress;
+
+pub use config::{DetectConfig, ValidDetectConfig};
+pub use error::{Error, Result};
+pub use evaluate::{Evaluation, catalogue_circles, evaluate};
+pub use overlay::overlay;
+pub use run::{DetectSummary, detections_csv, run};
+pub use scan::{Peak, TileDetections, detect, find_peaks};
+pub use suppress::suppress_overlaps;
+
+// The crate README's example, compiled (and run unless marked no_run) as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,103 @@
+//! `craters detect`: load the model, the tile and the catalogue; detect; write
+//! `detections.csv`, `overlay.png` and `metrics.json`.
+
+use std::path::Path;
+
+use craters_dataset::hrsc::read_catalogue;
+use craters_dataset::{PATCH_SIDE, Tile, write_atomic, write_folder_atomic};
+use craters_metrics::detection::Detection;
+use craters_model::CraterCnn;
+
+use crate::config::ValidDetectConfig;
+use crate::error::{Error, Result};
+use crate::evaluate::{Evaluation, catalogue_circles, evaluate};
+use crate::overlay::overlay;
+use crate::scan::{TileDetections, detect};
+
+/// `detections.csv`: header `x,y,r,score`, highest score first.
+pub fn detections_csv(detections: &[Detection]) -> String {
+    let mut csv = String::from("x,y,r,score\n");
+    for d in detections {
+        csv.push_str(&format!(
+            "{:.2},{:.2},{:.2},{:.6}\n",
+            d.circle.x, d.circle.y, d.circle.r, d.score
+        ));
+    }
+    csv
+}
+
+/// What [`run`] wrote and measured.
+#[derive(Debug, Clone)]
+pub struct DetectSummary {
+    /// The detections.
+    pub detections: TileDetections,
+    /// Their evaluation, with a catalogue.
+    pub evaluation: Option<Evaluation>,
+}
+
+/// `craters detect`: loads the model and the tile (and catalogue), detects, and writes
+/// `detections.csv`, `overlay.png` and `metrics.json` into `out` (atomically, replacing it).
+pub fn run(
+    model_dir: &Path,
+    tile_path: &Path,
+    catalogue_path: Option<&Path>,
+    out: &Path,
+    config: &ValidDetectConfig,
+) -> Result<DetectSummary> {
+    let model = CraterCnn::load(model_dir)?;
+    if model.config().input_size != PATCH_SIDE {
+        return Err(Error::ModelInput {
+            path: model_dir.into(),
+            input: model.config().input_size,
+        });
+    }
+    let tile = Tile::load(tile_path)?;
+    let catalogue = catalogue_path.map(read_catalogue).transpose()?;
+    let detections = detect(&model, &tile, config)?;
+    let evaluation = catalogue
+        .as_ref()
+        .map(|c| evaluate(&detections.detections, c, config))
+        .transpose()?;
+    let scored = catalogue.as_ref().map(|c| catalogue_circles(c, config).0);
+    write_folder_atomic(out, |dir| -> Result<()> {
+        write_atomic(
+            &dir.join("detections.csv"),
+            detections_csv(&detections.detections).as_bytes(),
+        )?;
+        let picture = overlay(
+            &tile,
+            &detections.detections,
+            evaluation.as_ref().zip(scored.as_deref()),
+            config.threshold,
+        );
+        let mut png = Vec::new();
+        let overlay_path = dir.join("overlay.png");
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::Encode {
+                path: out.join("overlay.png"),
+                message: e.to_string(),
+            })?;
+        write_atomic(&overlay_path, &png)?;
+        let metrics = serde_json::json!({
+            "model": model_dir,
+            "tile": tile_path,
+            "tile_size": [tile.width(), tile.height()],
+            "catalogue": catalogue_path,
+            "config": &**config,
+            "pyramid_radii": config.radii(),
+            "windows": detections.windows,
+            "seconds": detections.seconds,
+            "detections": detections.detections.len(),
+            "evaluation": evaluation,
+        });
+        // A `serde_json::Value` always serialises (non-finite floats become null).
+        let text = serde_json::to_string_pretty(&metrics).unwrap_or_default();
+        write_atomic(&dir.join("metrics.json"), format!("{text}\n").as_bytes())?;
+        Ok(())
+    })?;
+    Ok(DetectSummary {
+        detections,
+        evaluation,
+    })
+}

@@ -1,0 +1,100 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// What can go wrong running an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A config file that is not TOML of an [`ExperimentConfig`](crate::ExperimentConfig) (unknown keys included).
+    #[error("{}: {message}", .path.display())]
+    ConfigSyntax {
+        /// The config file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A problem found in a config file by [`ExperimentConfig::check`](crate::ExperimentConfig::check).
+    #[error("{}: {source}", .path.display())]
+    InConfig {
+        /// The config file.
+        path: PathBuf,
+        /// The problem.
+        source: Box<Error>,
+    },
+    /// `seeds = []`.
+    #[error("seeds: empty; give at least one")]
+    NoSeeds,
+    /// A decision threshold outside [0, 1].
+    #[error("threshold = {0}: expected a probability in [0, 1]")]
+    Threshold(f64),
+    /// A bad value in `[model]`, `[stage1]` or `[stage2]`.
+    #[error("[{section}] {source}")]
+    InvalidModelSection {
+        /// The section.
+        section: &'static str,
+        /// What the model crate said.
+        source: Box<craters_model::Error>,
+    },
+    /// A bad value in `[selftrain]`.
+    #[error("[selftrain] {0}")]
+    InvalidSelfTraining(craters_selftrain::Error),
+    /// A bad value in `[data]`, `[data.hrsc]` or `[split]`.
+    #[error("[{section}] {source}")]
+    InvalidDataSection {
+        /// The section.
+        section: &'static str,
+        /// What the dataset crate said.
+        source: Box<craters_dataset::Error>,
+    },
+    /// Leave-one-tile-out without the benchmark to cut tiles from.
+    #[error("[cross_tile] tiles needs [data.hrsc] (the benchmark folder)")]
+    CrossTileWithoutHrsc,
+    /// Leave-one-tile-out over fewer than two tiles.
+    #[error("[cross_tile] tiles: name at least two tiles")]
+    TooFewCrossTiles,
+    /// The config could not be written back as TOML.
+    #[error("cannot write the config as TOML: {0}")]
+    ConfigToToml(toml::ser::Error),
+    /// The run folder exists and overwriting was not asked for.
+    #[error("{}: run folder exists; pass --force to replace it or choose another --out", .0.display())]
+    RunExists(PathBuf),
+    /// A data set that a step needs labels for has none (a file is missing or unlabelled).
+    #[error("{what} has no labels; {why}")]
+    Unlabelled {
+        /// The data set.
+        what: String,
+        /// Why they are needed.
+        why: &'static str,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Bad data.
+    #[error(transparent)]
+    Data(#[from] craters_dataset::Error),
+    /// A metric that could not be computed.
+    #[error(transparent)]
+    Metrics(#[from] craters_metrics::Error),
+    /// Training, saving or loading the model failed.
+    #[error(transparent)]
+    Model(#[from] craters_model::Error),
+    /// Self-training failed.
+    #[error(transparent)]
+    SelfTrain(#[from] craters_selftrain::Error),
+    /// Drawing a plot failed.
+    #[error("{}: cannot draw: {message}", .path.display())]
+    Plot {
+        /// The image.
+        path: PathBuf,
+        /// What the plotting library said.
+        message: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

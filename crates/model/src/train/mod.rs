@@ -1,0 +1,317 @@
+//! The training loop. Its pieces live beside it: [`config`] (what a run is asked to do),
+//! [`history`] (per-epoch figures), [`early_stopping`], [`checkpoint`] (best model and
+//! resumable state) and [`progress`] (how a run reports, without printing).
+
+mod checkpoint;
+mod config;
+mod early_stopping;
+mod history;
+mod progress;
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{Device, ModuleT, Tensor};
+use craters_dataset::{ClassWeights, Dataset, shuffle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub use checkpoint::{BEST_DIR, Checkpointer, RESUME_FILE};
+pub use config::{ClassWeighting, TrainConfig, ValidTrainConfig};
+pub use early_stopping::{EarlyStopping, Verdict};
+pub use history::{EpochRecord, History, Validation};
+
+use history::labels_of;
+pub use progress::{ProgressSink, SharedProgress, Silent, epoch_line, silent};
+
+use crate::error::{Error, Result};
+use crate::model::CraterCnn;
+use crate::network::bce_with_logits;
+use crate::optim::Adam;
+use checkpoint::{Restored, RunState};
+
+// Independent ChaCha streams of the run's seed, so that shuffling and dropout never share
+// random numbers (stream 0 initialises the weights).
+const DROPOUT_STREAM: u64 = 1;
+const SHUFFLE_STREAM: u64 = 2;
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// All configured epochs ran.
+    Completed,
+    /// Early stopping's patience ran out.
+    EarlyStopped,
+    /// The epoch callback asked to stop.
+    Interrupted,
+}
+
+/// What [`Trainer::fit`] returns; the model itself is updated in place.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// Per-epoch figures, including epochs run before a resume.
+    pub history: History,
+    /// Wall-clock seconds of each epoch (training and validation), kept apart from the
+    /// history so that the history is reproducible.
+    pub epoch_seconds: Vec<f64>,
+    /// The epoch with the lowest monitored loss, and that loss.
+    pub best: Option<(usize, f64)>,
+    /// Why it ended.
+    pub stop: StopReason,
+}
+
+type EpochCallback<'a> = Box<dyn FnMut(&EpochRecord) -> ControlFlow<()> + 'a>;
+
+/// Trains a [`CraterCnn`] with Adam and binary cross-entropy, as configured.
+pub struct Trainer<'a> {
+    config: ValidTrainConfig,
+    checkpointer: Option<Checkpointer>,
+    resume: bool,
+    progress: SharedProgress,
+    label: String,
+    on_epoch_end: Option<EpochCallback<'a>>,
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer for a checked config ([`TrainConfig::check`]); it reports no progress
+    /// unless given a receiver.
+    pub fn new(config: ValidTrainConfig) -> Self {
+        Trainer {
+            config,
+            checkpointer: None,
+            resume: false,
+            progress: silent(),
+            label: "train".into(),
+            on_epoch_end: None,
+        }
+    }
+
+    /// Keeps checkpoints in `dir` (see [`Checkpointer`]).
+    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpointer = Some(Checkpointer::new(dir));
+        self
+    }
+
+    /// Continues from the checkpoint directory's `last.safetensors` when there is one.
+    /// The run must have the same config except `epochs`, which may grow.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Where to report progress (see [`ProgressSink`]); silent by default.
+    pub fn progress(mut self, progress: SharedProgress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Name shown in progress output (e.g. "stage 1").
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Called after each epoch (after checkpointing); `Break` ends the run there.
+    pub fn on_epoch_end(mut self, callback: impl FnMut(&EpochRecord) -> ControlFlow<()> + 'a) -> Self {
+        self.on_epoch_end = Some(Box::new(callback));
+        self
+    }
+
+    /// Trains `model` in place on `train` (labelled), each sample's loss multiplied by its
+    /// class weight and by `sample_weights[i]` when given; evaluates on `validation` after
+    /// every epoch.
+    pub fn fit(
+        &mut self,
+        model: &CraterCnn,
+        train: &Dataset,
+        sample_weights: Option<&[f32]>,
+        validation: Option<&Dataset>,
+    ) -> Result<TrainOutcome> {
+        let config: TrainConfig = (*self.config).clone();
+        let labels = labels_of(train)?;
+        model.check_input(train)?;
+        if let Some(v) = validation {
+            labels_of(v)?;
+            model.check_input(v)?;
+        }
+        let weights = self.sample_weights(labels, sample_weights)?;
+
+        let mut adam = Adam::new(model.named_vars(), config.adam())?;
+        let mut shuffle_rng = ChaCha8Rng::seed_from_u64(config.seed);
+        shuffle_rng.set_stream(SHUFFLE_STREAM);
+        let mut dropout_rng = ChaCha8Rng::seed_from_u64(config.seed);
+        dropout_rng.set_stream(DROPOUT_STREAM);
+        let mut early = EarlyStopping::new(config.early_stopping_patience);
+        let mut history = History::default();
+        let mut epoch_seconds = Vec::new();
+        let mut best_weights = Vec::new();
+        let mut start = 0;
+
+        if self.resume
+            && let Some(checkpointer) = &self.checkpointer
+            && let Some(restored) =
+                checkpointer.restore(&config, model, &mut adam, &mut shuffle_rng, &mut dropout_rng)?
+        {
+            Restored {
+                epochs_done: start,
+                early_stopping: early,
+                history,
+                epoch_seconds,
+                best_weights,
+            } = restored;
+        }
+        model.net().set_dropout_rng(dropout_rng);
+
+        let n = train.len();
+        let side = model.config().input_size;
+        let per_image = side * side;
+        let batches = n.div_ceil(config.batch_size);
+        let mut stop = StopReason::Completed;
+        if early.exhausted() {
+            stop = StopReason::EarlyStopped;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut epoch = start;
+        let progress = &self.progress;
+        progress.stage_started(&self.label, config.epochs, start, batches);
+        while stop == StopReason::Completed && epoch < config.epochs {
+            epoch += 1;
+            let started = Instant::now();
+            order.sort_unstable();
+            shuffle(&mut order, &mut shuffle_rng);
+            let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+            let mut pixels = Vec::with_capacity(config.batch_size * per_image);
+            for (b, batch) in order.chunks(config.batch_size).enumerate() {
+                pixels.clear();
+                for &i in batch {
+                    pixels.extend_from_slice(&train.pixels()[i * per_image..(i + 1) * per_image]);
+                }
+                let xs = Tensor::from_slice(&pixels, (batch.len(), 1, side, side), &Device::Cpu)?;
+                let batch_labels: Vec<f32> = batch.iter().map(|&i| f32::from(labels[i])).collect();
+                let ys = Tensor::from_vec(batch_labels.clone(), batch.len(), &Device::Cpu)?;
+                let ws = match &weights {
+                    Some(w) => Some(Tensor::from_vec(
+                        batch.iter().map(|&i| w[i]).collect::<Vec<f32>>(),
+                        batch.len(),
+                        &Device::Cpu,
+                    )?),
+                    None => None,
+                };
+                let logits = model.net().forward_t(&xs, true)?;
+                let loss = bce_with_logits(&logits, &ys, ws.as_ref())?;
+                let value = f64::from(loss.to_scalar::<f32>()?);
+                if !value.is_finite() {
+                    return Err(Error::NonFiniteLoss {
+                        epoch,
+                        batch: b + 1,
+                        loss: value,
+                    });
+                }
+                adam.step(&loss.backward()?)?;
+                loss_sum += value * batch.len() as f64;
+                correct += logits
+                    .to_vec1::<f32>()?
+                    .iter()
+                    .zip(&batch_labels)
+                    .filter(|&(&z, &y)| (z >= 0.0) == (y == 1.0))
+                    .count();
+                progress.batch_done(
+                    epoch,
+                    config.epochs,
+                    loss_sum / ((b * config.batch_size + batch.len()) as f64),
+                );
+            }
+            let record = EpochRecord {
+                epoch,
+                loss: loss_sum / n as f64,
+                accuracy: correct as f64 / n as f64,
+                validation: validation.map(|v| Validation::measure(model, v)).transpose()?,
+            };
+            let monitored = record.validation.as_ref().map_or(record.loss, |v| v.loss);
+            let verdict = early.update(epoch, monitored);
+            if verdict.improved {
+                best_weights = model.weights()?;
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            progress.epoch_done(&self.label, config.epochs, &record, seconds);
+            history.epochs.push(record);
+            epoch_seconds.push(seconds);
+            if let Some(checkpointer) = &self.checkpointer {
+                if verdict.improved {
+                    checkpointer.save_best(model, &best_weights)?;
+                }
+                let state = RunState {
+                    config: config.clone(),
+                    epochs_done: epoch,
+                    adam_step: adam.state()?.step,
+                    shuffle_rng_word: shuffle_rng.get_word_pos().to_string(),
+                    dropout_rng_word: model.net().dropout_rng().get_word_pos().to_string(),
+                    early_stopping: early.clone(),
+                    history: history.clone(),
+                    epoch_seconds: epoch_seconds.clone(),
+                };
+                checkpointer.save_state(&state, model, &adam.state()?, &best_weights)?;
+            }
+            if verdict.stop {
+                stop = StopReason::EarlyStopped;
+            } else if let Some(callback) = &mut self.on_epoch_end
+                && callback(history.epochs.last().expect("just pushed")).is_break()
+            {
+                stop = StopReason::Interrupted;
+            }
+        }
+        progress.stage_finished(&self.label);
+        if config.restore_best && stop != StopReason::Interrupted && !best_weights.is_empty() {
+            let restored: HashMap<String, Tensor> = best_weights.into_iter().collect();
+            model.set_weights(&restored, "", Path::new("best weights in memory"))?;
+        }
+        Ok(TrainOutcome {
+            history,
+            epoch_seconds,
+            best: early.best(),
+            stop,
+        })
+    }
+
+    fn sample_weights(&self, labels: &[u8], given: Option<&[f32]>) -> Result<Option<Vec<f32>>> {
+        let class = match self.config.class_weights {
+            ClassWeighting::None => None,
+            ClassWeighting::Balanced => Some(ClassWeights::balanced(labels)?),
+            ClassWeighting::Explicit { negative, positive } => {
+                Some(ClassWeights::explicit(negative, positive)?)
+            }
+        };
+        if let Some(given) = given {
+            if given.len() != labels.len() {
+                return Err(Error::InvalidConfig {
+                    field: "sample_weights",
+                    value: format!("{} weights", given.len()),
+                    expected: format!("one per training image ({})", labels.len()),
+                });
+            }
+            if let Some(i) = given.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+                return Err(Error::InvalidConfig {
+                    field: "sample_weights",
+                    value: format!("{} at index {i}", given[i]),
+                    expected: "finite and ≥ 0".into(),
+                });
+            }
+        }
+        if class.is_none() && given.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| {
+                    let c = class.as_ref().map_or(1.0, |c| c.weight(y) as f32);
+                    c * given.map_or(1.0, |g| g[i])
+                })
+                .collect(),
+        ))
+    }
+}
