@@ -105,9 +105,13 @@ pub struct HrscArgs {
     /// Detection training: also add this many windows the catalogue says hold no crater.
     #[arg(long, default_value_t = 0)]
     pub catalogue_negatives: usize,
-    /// The folder to write (replaced if it exists).
+    /// The folder to write (an existing one only with --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing output that craters wrote (a folder that holds an input, or files
+    /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -121,9 +125,14 @@ pub struct DetectArgs {
     /// Crater catalogue (CSV rows x,y,d, no header) to score the detections against.
     #[arg(long)]
     pub catalogue: Option<PathBuf>,
-    /// Output folder (replaced if it exists).
+    /// Output folder (an existing one only with --force).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing output that craters wrote (a folder that holds an input, or files
+    /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
+
     /// Detection settings (TOML, the keys of craters_detect::DetectConfig; unknown keys are errors).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -183,6 +192,10 @@ pub struct GenerateArgs {
     /// Share of craters in every set.
     #[arg(long, default_value_t = 0.64)]
     pub positive_fraction: f64,
+    /// Replace an existing output that craters wrote (a folder that holds an input, or files
+    /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +211,9 @@ pub struct PreviewArgs {
     /// Seed of the random choice of patches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Replace an existing PNG (never one of the inputs).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `--kernels` values.
@@ -219,7 +235,7 @@ pub struct ReproduceArgs {
     /// Training seeds, comma-separated (overrides `seeds`).
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
-    /// Replace an existing run folder (once the new run has finished).
+    /// Replace an existing run folder that craters wrote (once the new run has finished).
     #[arg(long)]
     pub force: bool,
 }
@@ -234,6 +250,10 @@ pub struct StageArgs {
     /// Training seed [default: the config's first seed].
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Replace an existing output that craters wrote (a folder that holds an input, or files
+    /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The experiment config and the original script's knobs, which override it.
@@ -281,4 +301,8 @@ pub struct PredictArgs {
     /// Predict a crater at probability ≥ this.
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f64,
+    /// Replace an existing output that craters wrote (a folder that holds an input, or files
+    /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use craters_dataset::synth::{SynthParams, generate as generate_sets, write_seed_layout};
-use craters_dataset::{ClassBalance, ClassFolders, inspect as inspect_path, write_preview};
+use craters_dataset::{ClassBalance, ClassFolders, OutputParams, inspect as inspect_path, write_preview};
 
 use craters_dataset::hrsc::{Border, HrscParams, write_layout};
 
@@ -17,10 +17,11 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
         .n_test(args.n_test)
         .positive_fraction(args.positive_fraction)
         .check()?;
+    let output = OutputParams::new(&args.out).force(args.force).check()?;
     let start = Instant::now();
     let data = generate_sets(&params);
     let generated = start.elapsed().as_secs_f64();
-    write_seed_layout(&args.out, &data, &params)?;
+    output.write_folder(|dir| write_seed_layout(dir, &data, &params))?;
     let total = data.train.len() + data.extra.len() + data.test.len();
     println!(
         "wrote {total} patches to {} in {:.2} s ({generated:.2} s generating): train {}, extra {}, test {} (seed {})",
@@ -50,7 +51,8 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         catalogue_negatives: args.catalogue_negatives,
     };
     let start = Instant::now();
-    let written = write_layout(&params.check()?, &args.out)?;
+    let out = OutputParams::new(&args.out).force(args.force);
+    let written = write_layout(&params.check()?, out)?;
     let describe = |blocks: &craters_dataset::hrsc::Blocks| {
         let positives = blocks.sources.iter().filter(|s| s.label == Some(1)).count();
         format!(
@@ -76,7 +78,8 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
 }
 
 pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
-    let rows = write_preview(&args.path, &args.out, args.per_row, args.seed)?;
+    let out = OutputParams::new(&args.out).force(args.force);
+    let rows = write_preview(&args.path, out, args.per_row, args.seed)?;
     println!(
         "wrote {} (rows top to bottom; frame colour by class)",
         args.out.display()

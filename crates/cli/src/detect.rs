@@ -1,5 +1,6 @@
 //! `craters detect`.
 
+use craters_dataset::OutputParams;
 use craters_detect::{DetectConfig, run as detect_tile};
 
 use crate::args::DetectArgs;
@@ -12,13 +13,11 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     if let Some(threshold) = args.threshold {
         config = config.with_threshold(threshold)?;
     }
-    let summary = detect_tile(
-        &args.model,
-        &args.tile,
-        args.catalogue.as_deref(),
-        &args.out,
-        &config,
-    )?;
+    let mut out = OutputParams::new(&args.out).force(args.force);
+    if let Some(settings) = &args.config {
+        out = out.input(settings);
+    }
+    let summary = detect_tile(&args.model, &args.tile, args.catalogue.as_deref(), out, &config)?;
     let d = &summary.detections;
     println!(
         "{}: {} windows in {:.1} s ({:.0} windows/s), {} detections; wrote {}/detections.csv, overlay.png, metrics.json",

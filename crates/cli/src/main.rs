@@ -19,7 +19,16 @@ use clap::Parser;
 use args::{Cli, Command, DataCommand};
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // Ctrl-C or a termination signal: remove the outputs still being built, so an
+    // interrupted command leaves nothing half-written behind (an existing output is only
+    // replaced at the very end, so it is untouched).
+    let _ = ctrlc::set_handler(|| {
+        craters_dataset::remove_unfinished_outputs();
+        eprintln!("craters: interrupted; nothing was written");
+        std::process::exit(130);
+    });
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("craters: {err:#}");

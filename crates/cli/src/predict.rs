@@ -1,7 +1,6 @@
 //! `craters predict`.
 
-use anyhow::Context;
-use craters_dataset::{Dataset, load_unlabelled_folder, seed_files, write_atomic, write_npy};
+use craters_dataset::{Dataset, OutputParams, load_unlabelled_folder, seed_files, write_atomic, write_npy};
 use craters_model::CraterCnn;
 
 use crate::args::PredictArgs;
@@ -10,6 +9,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.threshold) {
         anyhow::bail!("--threshold {}: expected a probability in [0, 1]", args.threshold);
     }
+    let output = OutputParams::new(&args.out)
+        .force(args.force)
+        .input(&args.model)
+        .input(&args.input)
+        .check()?;
     let model = CraterCnn::load(&args.model)?;
     let input = &args.input;
     let seed_test = input.join(seed_files::X_TEST);
@@ -25,15 +29,18 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         .iter()
         .map(|&p| u8::from(f64::from(p) >= args.threshold))
         .collect();
-    std::fs::create_dir_all(&args.out).with_context(|| args.out.display().to_string())?;
     let n = [data.len() as u64];
-    write_npy(&args.out.join("scores.npy"), &n, &probabilities)?;
-    write_npy(&args.out.join(seed_files::Y_PRED), &n, &predictions)?;
-    if let Some(ids) = data.ids() {
-        let mut listing = ids.join("\n");
-        listing.push('\n');
-        write_atomic(&args.out.join("files.txt"), listing.as_bytes())?;
-    }
+    // A whole new folder: no file of an earlier prediction (files.txt) is left beside these.
+    output.write_folder(|dir| -> craters_dataset::Result<()> {
+        write_npy(&dir.join("scores.npy"), &n, &probabilities)?;
+        write_npy(&dir.join(seed_files::Y_PRED), &n, &predictions)?;
+        if let Some(ids) = data.ids() {
+            let mut listing = ids.join("\n");
+            listing.push('\n');
+            write_atomic(&dir.join("files.txt"), listing.as_bytes())?;
+        }
+        Ok(())
+    })?;
     let craters = predictions.iter().filter(|&&p| p == 1).count();
     println!(
         "{} images from {}: {craters} craters at threshold {}; wrote {}/scores.npy and {}",

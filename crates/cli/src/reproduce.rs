@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use craters_dataset::OutputParams;
 use craters_experiment::{self as experiment, ExperimentConfig, RunOptions, SLIDES, ValidExperimentConfig};
 use craters_metrics::Report;
 use craters_selftrain::Criterion;
@@ -104,7 +105,8 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
 pub fn train(args: &StageArgs) -> anyhow::Result<()> {
     let config = resolve(&args.experiment, None)?;
     let seed = args.seed.unwrap_or(config.seeds[0]);
-    let outcome = experiment::train(&config, seed, &args.out, &progress::stderr())?;
+    let out = OutputParams::new(&args.out).force(args.force);
+    let outcome = experiment::train(&config, seed, out, &progress::stderr())?;
     if let Some((epoch, loss)) = outcome.best {
         println!("best epoch {epoch}: validation loss {loss:.4}");
     }
@@ -118,7 +120,8 @@ pub fn train(args: &StageArgs) -> anyhow::Result<()> {
 pub fn selftrain(args: &StageArgs) -> anyhow::Result<()> {
     let config = resolve(&args.experiment, None)?;
     let seed = args.seed.unwrap_or(config.seeds[0]);
-    let run = experiment::selftrain(&config, seed, &args.out, &progress::stderr())?;
+    let out = OutputParams::new(&args.out).force(args.force);
+    let run = experiment::selftrain(&config, seed, out, &progress::stderr())?;
     for round in &run.selftrain_rounds {
         println!(
             "round {}: added {} as class 0 and {} as class 1",

@@ -324,7 +324,7 @@ fn preview_draws_a_row_per_set_and_class() {
         "preview",
         missing.to_str().unwrap(),
         "--out",
-        png.to_str().unwrap(),
+        dir.path().join("other.png").to_str().unwrap(),
     ]);
     assert_one_line_error(&run, "no such file");
 }
@@ -439,7 +439,7 @@ fn predict_writes_scores_and_predictions_in_input_order() {
         "--input",
         images.to_str().unwrap(),
         "--out",
-        out2.to_str().unwrap(),
+        d.join("pred3").to_str().unwrap(),
     ]);
     assert_one_line_error(&bad, "config.json: no such file");
     let bad = craters(&[
@@ -511,7 +511,7 @@ fn train_selftrain_and_reproduce_run_the_smoke_pipeline() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stdout).contains("slides: F1 0.9016"));
     let again = craters(&["reproduce", "--config", config, "--out", out.to_str().unwrap()]);
-    assert_one_line_error(&again, "run folder exists; pass --force");
+    assert_one_line_error(&again, "exists; pass --force");
     let bad = craters(&[
         "reproduce",
         "--config",

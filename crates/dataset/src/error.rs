@@ -209,6 +209,38 @@ pub enum Error {
         /// The tile.
         tile: String,
     },
+    /// An output that exists, without `--force`.
+    #[error("{}: exists; pass --force to replace it, or choose another --out", .path.display())]
+    OutputExists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// An existing folder that craters did not write: never replaced.
+    #[error("{}: exists and was not written by craters (no {} marker); it is never replaced, even with --force: choose another --out", .path.display(), crate::OUTPUT_MARKER)]
+    NotCratersOutput {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// An output that is, or holds, one of the command's inputs: never replaced.
+    #[error("{}: holds the input {}; choose an --out outside the command's inputs", .path.display(), .input.display())]
+    OutputHoldsInput {
+        /// The output.
+        path: PathBuf,
+        /// The input it holds.
+        input: PathBuf,
+    },
+    /// A folder output whose path is a file (or something else).
+    #[error("{}: exists and is not a folder; choose another --out", .path.display())]
+    OutputNotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A file output whose path is a folder (or something else).
+    #[error("{}: exists and is not a file; choose another --out", .path.display())]
+    OutputNotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// Writing an output failed; nothing was left at the destination.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {

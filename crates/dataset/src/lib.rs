@@ -8,7 +8,7 @@
 //!   torchvision's ImageFolder convention.
 //! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
 //! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
-//!   atomically.
+//!   atomically, and [`OutputParams`] writes output folders without ever losing a user's data.
 //! - [`Tile`] is a whole grayscale image to scan or cut blocks from.
 //! - [`hrsc`] reads the real HRSC benchmark tiles, catalogues and candidate blocks.
 //! - [`synth`] generates the default data set: Mars-like patches in the seed layout.
@@ -34,6 +34,7 @@ mod folder;
 pub mod hrsc;
 mod inspect;
 mod npy;
+mod output;
 mod preview;
 mod split;
 pub mod synth;
@@ -50,7 +51,10 @@ pub use folder::{
     load_unlabelled_folder,
 };
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
-pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_folder_atomic, write_npy};
+pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_npy};
+pub use output::{
+    OUTPUT_MARKER, OutputParams, ValidOutput, is_empty_folder, remove_unfinished_outputs, written_by_craters,
+};
 pub use preview::{PreviewRow, write_preview};
 pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
 pub use tile::{Tile, reflect};

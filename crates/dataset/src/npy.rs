@@ -188,48 +188,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(write_error)
 }
 
-/// Builds a folder atomically: `fill` writes into a hidden sibling folder, which is then
-/// renamed to `dir` (replacing what was there). If `fill` fails, the sibling is removed and
-/// `dir` is left as it was.
-pub fn write_folder_atomic<T, E: From<Error>>(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> std::result::Result<T, E>,
-) -> std::result::Result<T, E> {
-    let write_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Write { path, source }
-    };
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(write_error(parent))?;
-    let name = dir
-        .file_name()
-        .map_or("output".into(), |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(write_error(&staging))?;
-    }
-    fs::create_dir_all(&staging).map_err(write_error(&staging))?;
-    let value = match fill(&staging) {
-        Ok(value) => value,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
-    if dir.exists() {
-        let old = parent.join(format!(".{name}.replaced-{}", std::process::id()));
-        fs::rename(dir, &old).map_err(write_error(dir))?;
-        fs::rename(&staging, dir).map_err(write_error(dir))?;
-        fs::remove_dir_all(&old).map_err(write_error(&old))?;
-    } else {
-        fs::rename(&staging, dir).map_err(write_error(dir))?;
-    }
-    Ok(value)
-}
-
 fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::dataset::{Dataset, PATCH_SIDE, seed_files};
 use crate::error::{Error, Result};
-use crate::npy::write_atomic;
+use crate::output::OutputParams;
 use crate::split::shuffle;
 
 /// One row of the sheet: a caption and the patches shown.
@@ -35,10 +35,21 @@ struct Frame<'a> {
 const SCALE: u32 = 2;
 const FRAME: u32 = 2;
 
+/// Most patches per row of a preview: a sheet stays a few megapixels wide at most.
+pub const MAX_PER_ROW: usize = 256;
+
 /// Draws up to `per_row` random patches (seeded) per set and class of a seed-layout folder
-/// (hidden labels count as labels) or an npy file, writes the PNG atomically to `out` and
-/// returns the rows, top to bottom.
-pub fn write_preview(path: &Path, out: &Path, per_row: usize, seed: u64) -> Result<Vec<PreviewRow>> {
+/// (hidden labels count as labels) or an npy file, writes the PNG atomically to `out` (an
+/// existing file only when forced, never the input) and returns the rows, top to bottom.
+pub fn write_preview(path: &Path, out: OutputParams, per_row: usize, seed: u64) -> Result<Vec<PreviewRow>> {
+    if !(1..=MAX_PER_ROW).contains(&per_row) {
+        return Err(Error::InvalidParam {
+            name: "per_row",
+            value: per_row as f64,
+            expected: "1 to 256 patches",
+        });
+    }
+    let out = out.input(path).check_file()?;
     let mut sets = Vec::new();
     if path.is_file() {
         sets.push((
@@ -121,10 +132,10 @@ pub fn write_preview(path: &Path, out: &Path, per_row: usize, seed: u64) -> Resu
     sheet
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| Error::Write {
-            path: out.into(),
+            path: out.path().into(),
             source: std::io::Error::other(e.to_string()),
         })?;
-    write_atomic(out, &png)?;
+    out.write_file(&png)?;
     Ok(rows.into_iter().map(|(row, _)| row).collect())
 }
 

@@ -8,7 +8,7 @@ use craters_dataset::hrsc::{
     Border, HrscFolder, HrscParams, TILES, is_current, read_candidates, read_catalogue, write_layout,
     write_toy_benchmark,
 };
-use craters_dataset::{Error, PATCH_PIXELS, SeedData, read_npy};
+use craters_dataset::{Error, OutputParams, PATCH_PIXELS, SeedData, read_npy};
 
 fn toy(dir: &Path) -> PathBuf {
     let root = dir.join("bench");
@@ -38,7 +38,7 @@ fn the_layout_holds_every_candidate_block_and_says_where_it_came_from() {
         .sum();
     let n_test = folder.candidates("c").unwrap().len();
     let out = dir.path().join("layout");
-    let written = write_layout(&params(&root).check().unwrap(), &out).unwrap();
+    let written = write_layout(&params(&root).check().unwrap(), OutputParams::new(&out)).unwrap();
     assert_eq!(written.train.data.len(), n_train);
     assert_eq!(written.extra.data.len(), 50);
     let data = SeedData::load(&out).unwrap();
@@ -99,7 +99,7 @@ fn the_layout_holds_every_candidate_block_and_says_where_it_came_from() {
     ));
     // Same parameters, same bytes.
     let again = dir.path().join("again");
-    write_layout(&params(&root).check().unwrap(), &again).unwrap();
+    write_layout(&params(&root).check().unwrap(), OutputParams::new(&again)).unwrap();
     for file in [
         "Xtrain1.npy",
         "Ytrain1.npy",
@@ -120,7 +120,7 @@ fn unlabelled_windows_avoid_the_labelled_candidates() {
     let dir = tempfile::tempdir().unwrap();
     let root = toy(dir.path());
     let out = dir.path().join("layout");
-    let written = write_layout(&params(&root).check().unwrap(), &out).unwrap();
+    let written = write_layout(&params(&root).check().unwrap(), OutputParams::new(&out)).unwrap();
     let folder = HrscFolder::open(&root).unwrap();
     for w in &written.extra.sources {
         for c in folder.candidates(&w.tile).unwrap() {
@@ -150,8 +150,16 @@ fn skipping_border_blocks_counts_them() {
         border: Border::Skip,
         ..params(&root)
     };
-    let written = write_layout(&skipping.check().unwrap(), &dir.path().join("skip")).unwrap();
-    let reflected = write_layout(&params(&root).check().unwrap(), &dir.path().join("reflect")).unwrap();
+    let written = write_layout(
+        &skipping.check().unwrap(),
+        OutputParams::new(dir.path().join("skip")),
+    )
+    .unwrap();
+    let reflected = write_layout(
+        &params(&root).check().unwrap(),
+        OutputParams::new(dir.path().join("reflect")),
+    )
+    .unwrap();
     assert!(written.train.skipped >= outside);
     assert_eq!(
         written.train.data.len() + written.train.skipped,
@@ -190,7 +198,7 @@ fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
     let expect_error = |params: &HrscParams, needle: &str| {
         let err = params
             .check()
-            .and_then(|p| write_layout(&p, &out))
+            .and_then(|p| write_layout(&p, OutputParams::new(&out)))
             .unwrap_err()
             .to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");
@@ -298,8 +306,16 @@ fn catalogue_examples_label_craters_and_crater_free_windows() {
         catalogue_negatives: 40,
         ..params(&root)
     };
-    let plain = write_layout(&params(&root).check().unwrap(), &dir.path().join("plain")).unwrap();
-    let written = write_layout(&with_examples.check().unwrap(), &dir.path().join("examples")).unwrap();
+    let plain = write_layout(
+        &params(&root).check().unwrap(),
+        OutputParams::new(dir.path().join("plain")),
+    )
+    .unwrap();
+    let written = write_layout(
+        &with_examples.check().unwrap(),
+        OutputParams::new(dir.path().join("examples")),
+    )
+    .unwrap();
     let added = &written.train.sources[plain.train.sources.len()..];
     let large: usize = ["a", "b"]
         .iter()

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use craters_dataset::hrsc::read_catalogue;
-use craters_dataset::{PATCH_SIDE, Tile, write_atomic, write_folder_atomic};
+use craters_dataset::{OutputParams, PATCH_SIDE, Tile, write_atomic};
 use craters_metrics::detection::Detection;
 use craters_model::CraterCnn;
 
@@ -36,14 +36,21 @@ pub struct DetectSummary {
 }
 
 /// `craters detect`: loads the model and the tile (and catalogue), detects, and writes
-/// `detections.csv`, `overlay.png` and `metrics.json` into `out` (atomically, replacing it).
+/// `detections.csv`, `overlay.png` and `metrics.json` into the folder `out`, atomically; an
+/// existing folder only with `force`, only one craters wrote, and never one holding an input.
 pub fn run(
     model_dir: &Path,
     tile_path: &Path,
     catalogue_path: Option<&Path>,
-    out: &Path,
+    out: OutputParams,
     config: &ValidDetectConfig,
 ) -> Result<DetectSummary> {
+    let mut out = out.input(model_dir).input(tile_path);
+    if let Some(catalogue) = catalogue_path {
+        out = out.input(catalogue);
+    }
+    // Refused before the work, not after it.
+    let out = out.check()?;
     let model = CraterCnn::load(model_dir)?;
     if model.config().input_size != PATCH_SIDE {
         return Err(Error::ModelInput {
@@ -59,7 +66,7 @@ pub fn run(
         .map(|c| evaluate(&detections.detections, c, config))
         .transpose()?;
     let scored = catalogue.as_ref().map(|c| catalogue_circles(c, config).0);
-    write_folder_atomic(out, |dir| -> Result<()> {
+    out.write_folder(|dir| -> Result<()> {
         write_atomic(
             &dir.join("detections.csv"),
             detections_csv(&detections.detections).as_bytes(),
@@ -75,7 +82,7 @@ pub fn run(
         picture
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .map_err(|e| Error::Encode {
-                path: out.join("overlay.png"),
+                path: out.path().join("overlay.png"),
                 message: e.to_string(),
             })?;
         write_atomic(&overlay_path, &png)?;

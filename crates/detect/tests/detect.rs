@@ -3,8 +3,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use craters_dataset::Tile;
 use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
+use craters_dataset::{OutputParams, Tile};
 use craters_detect::{DetectConfig, evaluate, overlay, run};
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, SeedCnnConfig};
@@ -37,7 +37,14 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     let out = dir.path().join("out");
     let tile = folder.tile_path("a");
     let catalogue = folder.catalogue_path("a");
-    let summary = run(&model, &tile, Some(&catalogue), &out, &small().check().unwrap()).unwrap();
+    let summary = run(
+        &model,
+        &tile,
+        Some(&catalogue),
+        OutputParams::new(&out),
+        &small().check().unwrap(),
+    )
+    .unwrap();
     assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
     let csv = fs::read_to_string(out.join("detections.csv")).unwrap();
     assert!(csv.starts_with("x,y,r,score\n"));
@@ -70,7 +77,14 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     assert!(evaluation["at_threshold"]["f1"].as_f64().is_some());
     // Same model, same tile: same bytes.
     let again = dir.path().join("again");
-    run(&model, &tile, Some(&catalogue), &again, &small().check().unwrap()).unwrap();
+    run(
+        &model,
+        &tile,
+        Some(&catalogue),
+        OutputParams::new(&again),
+        &small().check().unwrap(),
+    )
+    .unwrap();
     for file in ["detections.csv", "overlay.png"] {
         assert_eq!(
             fs::read(out.join(file)).unwrap(),
@@ -149,7 +163,7 @@ fn bad_input_is_one_clear_error_and_writes_nothing() {
     let fails = |model: &Path, tile: &Path, catalogue: Option<&Path>, config: &DetectConfig, needle: &str| {
         let err = config
             .check()
-            .and_then(|config| run(model, tile, catalogue, &out, &config))
+            .and_then(|config| run(model, tile, catalogue, OutputParams::new(&out), &config))
             .unwrap_err()
             .to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");

@@ -55,9 +55,14 @@ pub enum Error {
     /// The config could not be written back as TOML.
     #[error("cannot write the config as TOML: {0}")]
     ConfigToToml(toml::ser::Error),
-    /// The run folder exists and overwriting was not asked for.
-    #[error("{}: run folder exists; pass --force to replace it or choose another --out", .0.display())]
-    RunExists(PathBuf),
+    /// A data folder to generate or cut data into that holds files craters did not write.
+    #[error("{}: {what} is missing, and the folder holds files craters did not write; craters writes data only into a new or empty folder or one it wrote before: set [data] dir to another folder", .dir.display())]
+    NotOurDataFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// What the run looked for.
+        what: &'static str,
+    },
     /// A data set that a step needs labels for has none (a file is missing or unlabelled).
     #[error("{what} has no labels; {why}")]
     Unlabelled {

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use craters_dataset::hrsc::{self, HrscParams};
-use craters_dataset::synth::{MANIFEST, generate, is_current, write_seed_layout};
+use craters_dataset::synth::{generate, is_current, is_generated, write_seed_layout};
 use craters_dataset::{
-    ClassFolders, Dataset, SeedData, is_labelled_folder, load_labelled_folder, seed_files, stratified_split,
-    write_atomic, write_folder_atomic, write_npy,
+    ClassFolders, Dataset, OutputParams, SeedData, ValidOutput, is_empty_folder, is_labelled_folder,
+    load_labelled_folder, seed_files, stratified_split, write_atomic, write_npy, written_by_craters,
 };
 use craters_metrics::Report;
 use craters_model::{CraterCnn, History, SharedProgress, TrainOutcome, Trainer, silent};
@@ -25,7 +25,8 @@ use crate::{plots, report};
 pub struct RunOptions {
     /// The run folder to create.
     pub out: PathBuf,
-    /// Replace an existing run folder (only once the new run has finished).
+    /// Replace an existing run folder that craters wrote (only once the new run has
+    /// finished); a folder craters did not write, or one that holds the data, never is.
     pub force: bool,
     /// Where progress goes (training epochs, data generation, the tile left out).
     pub progress: SharedProgress,
@@ -64,13 +65,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 /// end, so an interrupted or failed run leaves no half-written run folder.
 pub fn reproduce(config: &ValidExperimentConfig, options: &RunOptions) -> Result<RunSummary> {
     let out = &options.out;
-    if out.exists() && !options.force {
-        return Err(Error::RunExists(out.clone()));
-    }
+    let output = output(config, OutputParams::new(out).force(options.force))?;
     let started = Instant::now();
     let progress = &options.progress;
     let data = ensure_data(config.data(), progress)?;
-    let (mut runs, cross_tile) = write_folder_atomic(out, |staging| -> Result<_> {
+    let (mut runs, cross_tile) = output.write_folder(|staging| -> Result<_> {
         let mut runs = Vec::new();
         for (i, &seed) in config.seeds.iter().enumerate() {
             let dir = if i == 0 {
@@ -103,6 +102,16 @@ pub fn reproduce(config: &ValidExperimentConfig, options: &RunOptions) -> Result
         cross_tile,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Checks a command's output folder against the rule of [`OutputParams`], with the run's
+/// data (and benchmark) folders as inputs: refused now, not after hours of training.
+fn output(config: &ValidExperimentConfig, out: OutputParams) -> Result<ValidOutput> {
+    let mut out = out.input(&config.data.dir);
+    if let Some(hrsc) = config.data().hrsc() {
+        out = out.input(&hrsc.root);
+    }
+    Ok(out.check()?)
 }
 
 /// The final test report of a run whose test set must be labelled (a held-out tile).
@@ -185,16 +194,19 @@ fn cross_tile(
 /// another generator version or other parameters (its manifest says so); other data is
 /// never overwritten.
 fn ensure_data(config: &ValidDataConfig, progress: &SharedProgress) -> Result<SeedData> {
+    let dir = &config.dir;
     if let Some(hrsc) = config.hrsc() {
-        if !hrsc::is_current(&config.dir, hrsc) {
+        if !hrsc::is_current(dir, hrsc) {
+            ours_or_empty(dir, "an HRSC layout cut with these [data.hrsc] settings")?;
             progress.note(&format!(
                 "cutting HRSC blocks from {} into {}",
                 hrsc.root.display(),
-                config.dir.display()
+                dir.display()
             ));
-            hrsc::write_layout(hrsc, &config.dir)?;
+            // Replaces only a layout craters cut before (see `ours_or_empty`).
+            hrsc::write_layout(hrsc, OutputParams::new(dir).force(true))?;
         }
-        return Ok(SeedData::load(&config.dir)?);
+        return Ok(SeedData::load(dir)?);
     }
     let classes = ClassFolders::default();
     if !config.dir.join(seed_files::X_TRAIN).exists() && is_labelled_folder(&config.dir, &classes) {
@@ -208,9 +220,10 @@ fn ensure_data(config: &ValidDataConfig, progress: &SharedProgress) -> Result<Se
     }
     if config.generate_if_missing {
         let params = config.synth();
-        let missing = !config.dir.join(seed_files::X_TRAIN).exists();
-        let stale = config.dir.join(MANIFEST).exists() && !is_current(&config.dir, params);
+        let missing = !dir.join(seed_files::X_TRAIN).exists();
+        let stale = is_generated(dir) && !is_current(dir, params);
         if missing || stale {
+            ours_or_empty(dir, seed_files::X_TRAIN)?;
             let why = if missing {
                 "missing"
             } else {
@@ -218,12 +231,28 @@ fn ensure_data(config: &ValidDataConfig, progress: &SharedProgress) -> Result<Se
             };
             progress.note(&format!(
                 "generating the default data into {} ({why})",
-                config.dir.display()
+                dir.display()
             ));
-            write_seed_layout(&config.dir, &generate(params), params)?;
+            let data = generate(params);
+            OutputParams::new(dir)
+                .force(true)
+                .check()?
+                .write_folder(|staging| write_seed_layout(staging, &data, params))?;
         }
     }
     Ok(SeedData::load(&config.dir)?)
+}
+
+/// Data is generated or cut only into a folder that is new, empty, or written by craters
+/// (by its marker or its manifest): never over a user's own files.
+fn ours_or_empty(dir: &Path, what: &'static str) -> Result<()> {
+    if dir.exists() && !is_empty_folder(dir) && !written_by_craters(dir) {
+        return Err(Error::NotOurDataFolder {
+            dir: dir.into(),
+            what,
+        });
+    }
+    Ok(())
 }
 
 /// The labels of a set that must have them.
@@ -245,13 +274,15 @@ fn split_labelled(config: &ValidExperimentConfig, data: &SeedData) -> Result<(Da
 }
 
 /// Stage 1 alone: trains on the labelled split (validating on the rest) and writes a model
-/// folder to `out`, with the stage's `history.csv` beside the weights.
+/// folder to `out`, with the stage's `history.csv` beside the weights. The output is
+/// checked before training and written atomically.
 pub fn train(
     config: &ValidExperimentConfig,
     seed: u64,
-    out: &Path,
+    out: OutputParams,
     progress: &SharedProgress,
 ) -> Result<TrainOutcome> {
+    let output = output(config, out)?;
     let data = ensure_data(config.data(), progress)?;
     let (fit_set, validation) = split_labelled(config, &data)?;
     let model = CraterCnn::new(&config.model, seed)?;
@@ -259,21 +290,27 @@ pub fn train(
         .progress(progress.clone())
         .label("stage 1")
         .fit(&model, &fit_set, None, Some(&validation))?;
-    model.save(out)?;
-    outcome.history.write_csv(&out.join("history.csv"))?;
+    output.write_folder(|staging| -> Result<()> {
+        model.save(staging)?;
+        Ok(outcome.history.write_csv(&staging.join("history.csv"))?)
+    })?;
     Ok(outcome)
 }
 
-/// Stage 1, self-training and stage 2 for one seed into `dir`: `models/initial|final/`,
-/// `history.csv` and the test predictions, without the report.
+/// Stage 1, self-training and stage 2 for one seed into the folder `out`:
+/// `models/initial|final/`, `history.csv` and the test predictions, without the report.
+/// The output is checked before training and written atomically.
 pub fn selftrain(
     config: &ValidExperimentConfig,
     seed: u64,
-    dir: &Path,
+    out: OutputParams,
     progress: &SharedProgress,
 ) -> Result<SeedRun> {
+    let output = output(config, out)?;
     let data = ensure_data(config.data(), progress)?;
-    run_seed(config, &data, seed, dir, progress)
+    let mut run = output.write_folder(|staging| run_seed(config, &data, seed, staging, progress))?;
+    run.dir = output.path().to_path_buf();
+    Ok(run)
 }
 
 fn evaluate(model: &CraterCnn, data: &Dataset, threshold: f64) -> Result<(Report, Vec<f32>)> {

@@ -90,7 +90,10 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
 
     // An existing run folder is kept unless --force; a forced rerun gives the same numbers.
     let err = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap_err();
-    assert!(matches!(err, Error::RunExists(_)), "{err}");
+    assert!(
+        matches!(err, Error::Data(craters_dataset::Error::OutputExists { .. })),
+        "{err}"
+    );
     reproduce(&config.check().unwrap(), &options(&out, true)).unwrap();
     assert_eq!(std::fs::read_to_string(out.join("history.csv")).unwrap(), history);
     let rerun: serde_json::Value =

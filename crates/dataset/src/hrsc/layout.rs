@@ -9,7 +9,8 @@ use super::params::{HrscParams, ValidHrscParams};
 use super::samplers::{catalogue_blocks, unlabelled_blocks};
 use crate::dataset::{Dataset, PATCH_PIXELS};
 use crate::error::Result;
-use crate::npy::{write_atomic, write_folder_atomic, write_npy};
+use crate::npy::{write_atomic, write_npy};
+use crate::output::OutputParams;
 
 /// Writes `blocks.csv` (`set,row,tile,x,y,r,label,origin`) for the named block sets,
 /// atomically.
@@ -52,12 +53,14 @@ pub fn is_current(dir: &Path, params: &HrscParams) -> bool {
     manifest["source"] == "hrsc" && serde_json::to_value(params).is_ok_and(|p| manifest["parameters"] == p)
 }
 
-/// Cuts the blocks of `params` and writes them to `dir` in the seed layout: `Xtrain1.npy` +
+/// Cuts the blocks of `params` and writes them to `out` in the seed layout: `Xtrain1.npy` +
 /// `Ytrain1.npy` (training-tile candidates), `Xtrain1_extra.npy` (unlabelled windows),
 /// `Xtest1.npy` + `Ytest1_hidden.npy` (test-tile candidates), `blocks.csv` (where each row
 /// came from) and `manifest.json`. Pixels are uint8. Everything is written to a sibling
-/// folder first and renamed into place, replacing an earlier layout at `dir`.
-pub fn write_layout(params: &ValidHrscParams, dir: &Path) -> Result<LayoutSummary> {
+/// folder first and renamed into place (see [`ValidOutput::write_folder`](crate::ValidOutput::write_folder)); the output
+/// may not hold the benchmark folder.
+pub fn write_layout(params: &ValidHrscParams, out: OutputParams) -> Result<LayoutSummary> {
+    let out = out.input(&params.root).check()?;
     let folder = HrscFolder::open(&params.root)?;
     let mut train = candidate_blocks(&folder, &params.train_tiles, params.border)?;
     if params.catalogue_positives || params.catalogue_negatives > 0 {
@@ -70,7 +73,7 @@ pub fn write_layout(params: &ValidHrscParams, dir: &Path) -> Result<LayoutSummar
     } else {
         Some(candidate_blocks(&folder, &params.test_tiles, params.border)?)
     };
-    write_folder_atomic(dir, |out| -> Result<()> {
+    out.write_folder(|out| -> Result<()> {
         let to_u8 =
             |d: &Dataset| -> Vec<u8> { d.pixels().iter().map(|&p| (p * 255.0).round() as u8).collect() };
         let mut sets = vec![

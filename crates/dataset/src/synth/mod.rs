@@ -57,6 +57,18 @@ pub const GENERATOR_VERSION: u32 = 2;
 /// File beside generated data that records the generator version and parameters.
 pub const MANIFEST: &str = "manifest.json";
 
+/// Whether `dir` holds data this generator wrote (any version or parameters), per its
+/// manifest; false when the manifest is missing or unreadable.
+pub fn is_generated(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(MANIFEST))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|manifest| manifest["generator"] == GENERATOR)
+}
+
+/// The writer named in the manifest of generated data.
+pub const GENERATOR: &str = "craters-dataset synth";
+
 /// Whether `dir` holds data this generator version wrote with exactly `params` (per its
 /// manifest); false when the manifest is missing or unreadable.
 pub fn is_current(dir: &Path, params: &ValidSynthParams) -> bool {
@@ -198,8 +210,10 @@ pub fn generate(params: &ValidSynthParams) -> SynthData {
     }
 }
 
-/// Writes `data` into `dir` in the seed layout plus `manifest.json`; each file is written
-/// atomically. Empty extra or test sets write no file.
+/// Writes `data` into the folder `dir` (created if needed) in the seed layout plus
+/// `manifest.json`; each file is written atomically. Empty extra or test sets write no file.
+/// Commands write into a staging folder of an [`OutputParams`](crate::OutputParams) output,
+/// so that no user file is overwritten.
 pub fn write_seed_layout(dir: &Path, data: &SynthData, params: &ValidSynthParams) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Write {
         path: dir.into(),
@@ -237,7 +251,7 @@ fn manifest(data: &SynthData, params: &ValidSynthParams) -> serde_json::Value {
         })
     };
     serde_json::json!({
-        "generator": "craters-dataset synth",
+        "generator": GENERATOR,
         "generator_version": GENERATOR_VERSION,
         "seed": params.0.seed,
         "parameters": params.0,
