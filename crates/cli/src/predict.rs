@@ -17,13 +17,18 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let model = CraterCnn::load(&args.model)?;
     let input = &args.input;
     let seed_test = input.join(seed_files::X_TEST);
-    let data = if input.is_dir() && seed_test.is_file() {
+    let seed_layout = input.join(seed_files::X_TRAIN).is_file();
+    let data = if input.is_dir() && (seed_test.is_file() || seed_layout) {
+        // A seed-layout folder: its test set is what gets predicted (named when missing).
         Dataset::from_npy(&seed_test, None)?
     } else if input.is_dir() {
         load_unlabelled_folder(input)?
     } else {
         Dataset::from_npy(input, None)?
     };
+    for note in data.notes() {
+        eprintln!("craters: note: {note}");
+    }
     let probabilities = model.predict_proba(&data)?;
     let predictions: Vec<u8> = probabilities
         .iter()

@@ -189,6 +189,7 @@ pub struct Dataset {
     labels: Option<Vec<u8>>,
     ids: Option<Vec<String>>,
     source: PathBuf,
+    notes: Vec<String>,
 }
 
 impl Dataset {
@@ -238,6 +239,7 @@ impl Dataset {
             labels,
             ids: None,
             source,
+            notes: Vec::new(),
         })
     }
 
@@ -261,6 +263,18 @@ impl Dataset {
             }
         };
         Dataset::new(images, pixels, labels)
+    }
+
+    /// The same data with notes on what loading it left out (links not followed, files
+    /// that are not regular files), for the caller to show.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
+    }
+
+    /// What loading left out, one line each; empty for most data.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// Attaches one name per sample (file names of an image folder, for instance).

@@ -150,6 +150,18 @@ pub enum Error {
         /// What the decoder said.
         reason: String,
     },
+    /// An image whose header claims more pixels than may be decoded.
+    #[error("{}: a {width} × {height} image is larger than the {limit_mib} MiB one decoded image may take", .path.display())]
+    ImageTooLarge {
+        /// The image file.
+        path: PathBuf,
+        /// Its width as the header states it.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The limit.
+        limit_mib: u64,
+    },
     /// A subfolder of a labelled image folder that is neither class.
     #[error("{}: unexpected class folder {name:?}; expected {positive:?} (label 1) and {negative:?} (label 0)", .path.display())]
     UnknownClassFolder {
@@ -241,6 +253,22 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// A candidate or catalogue block that is no view of its tile.
+    #[error("{}: block of half-side {r} at ({x}, {y}) does not fit the {width} × {height} tile; expected a half-side of 0.5 to the tile's larger side, overlapping the tile", .path.display())]
+    BlockOffTile {
+        /// The list the block came from.
+        path: PathBuf,
+        /// Centre column.
+        x: f64,
+        /// Centre row.
+        y: f64,
+        /// Half-side.
+        r: f64,
+        /// Tile width.
+        width: usize,
+        /// Tile height.
+        height: usize,
+    },
     /// Writing an output failed; nothing was left at the destination.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {
@@ -249,6 +277,18 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+}
+
+/// `text` quoted for an error message, cut to its first 60 characters with "…": a 1 MB
+/// line is not echoed back.
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head:?}…")
+    }
 }
 
 /// A shape as numpy prints it: `(3,)`, `(10, 48, 48)`.

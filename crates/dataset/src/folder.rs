@@ -5,14 +5,22 @@
 //! in lexicographic order of their paths relative to the folder (those paths become the
 //! data set's ids), converted to grayscale and resized to 48×48. Files whose extension is not
 //! an image format are skipped, as torchvision does; hidden entries (`.name`) too.
+//!
+//! Links to folders are not followed (so no link loop can make a walk endless), a linked
+//! file counts only when it lies inside the folder (or class folder) being read (so no image
+//! is reached from the other class through a link), and entries that are not regular
+//! files (FIFOs, sockets, devices) are never opened. Each of these is left out with a note
+//! ([`Dataset::notes`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
+use walkdir::WalkDir;
 
 use crate::dataset::{Dataset, PATCH_PIXELS, PATCH_SIDE};
 use crate::error::{Error, Result};
+use crate::image_io::decode_image;
 use crate::npy::read_error;
 
 /// File extensions read as images (compared case-insensitively).
@@ -44,13 +52,14 @@ pub fn is_labelled_folder(dir: &Path, classes: &ClassFolders) -> bool {
 /// Loads a labelled image folder; every subfolder must be one of the two classes.
 pub fn load_labelled_folder(dir: &Path, classes: &ClassFolders) -> Result<Dataset> {
     let mut entries = Vec::new();
+    let mut notes = Vec::new();
     for entry in list_dir(dir)? {
         let name = entry
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !entry.is_dir() {
-            continue;
+        if !fs::symlink_metadata(&entry).is_ok_and(|m| m.is_dir()) {
+            continue; // files beside the class folders, and links, are not classes
         }
         let label = if name == classes.positive {
             1
@@ -64,20 +73,22 @@ pub fn load_labelled_folder(dir: &Path, classes: &ClassFolders) -> Result<Datase
                 negative: classes.negative.clone(),
             });
         };
-        for file in image_files(&entry)? {
+        let (files, skipped) = image_files(&entry)?;
+        notes.extend(skipped);
+        for file in files {
             entries.push((file, label));
         }
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let (files, labels): (Vec<PathBuf>, Vec<u8>) = entries.into_iter().unzip();
-    build(dir, &files, Some(labels))
+    Ok(build(dir, &files, Some(labels))?.with_notes(notes))
 }
 
 /// Loads every image under `dir` (recursively) without labels.
 pub fn load_unlabelled_folder(dir: &Path) -> Result<Dataset> {
-    let mut files = image_files(dir)?;
+    let (mut files, notes) = image_files(dir)?;
     files.sort();
-    build(dir, &files, None)
+    Ok(build(dir, &files, None)?.with_notes(notes))
 }
 
 /// Reads one image file as a 48×48 grayscale patch with pixels in `[0, 1]`.
@@ -85,13 +96,14 @@ pub fn load_unlabelled_folder(dir: &Path) -> Result<Dataset> {
 /// Colour images are converted to luma; other sizes are resized with a triangle filter
 /// (whose support widens with the scale factor, so downscaling averages).
 pub fn load_image(path: &Path) -> Result<Vec<f32>> {
-    let reader = image::ImageReader::open(path).map_err(|e| read_error(path, e))?;
-    let unreadable = |e: image::ImageError| Error::UnreadableImage {
-        path: path.into(),
-        reason: e.to_string(),
-    };
-    let image = reader.with_guessed_format().map_err(|e| read_error(path, e))?;
-    let gray = image.decode().map_err(unreadable)?.into_luma16();
+    let bytes = std::fs::read(path).map_err(|e| read_error(path, e))?;
+    decode_patch(path, &bytes)
+}
+
+/// The bytes of an image file as a 48×48 grayscale patch (as [`load_image`]); `path` names
+/// it in errors.
+pub fn decode_patch(path: &Path, bytes: &[u8]) -> Result<Vec<f32>> {
+    let gray = decode_image(path, bytes, "an image")?.into_luma16();
     let side = PATCH_SIDE as u32;
     let gray = if gray.dimensions() == (side, side) {
         gray
@@ -107,7 +119,10 @@ pub fn load_image(path: &Path) -> Result<Vec<f32>> {
 
 fn build(dir: &Path, files: &[PathBuf], labels: Option<Vec<u8>>) -> Result<Dataset> {
     if files.is_empty() {
-        return Err(Error::Empty { path: dir.into() });
+        return Err(Error::NothingToLoad {
+            path: dir.into(),
+            expected: "png, jpg, jpeg, pgm, pnm, ppm or pbm images",
+        });
     }
     let mut pixels = Vec::with_capacity(files.len() * PATCH_PIXELS);
     let mut ids = Vec::with_capacity(files.len());
@@ -133,16 +148,55 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The image files below `dir` (see the module's rules on links and non-files), and a
+/// note for each entry left out.
+fn image_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let root = fs::canonicalize(dir).map_err(|e| read_error(dir, e))?;
     let mut files = Vec::new();
-    for path in list_dir(dir)? {
-        if path.is_dir() {
-            files.extend(image_files(&path)?);
-        } else if has_image_extension(&path) {
-            files.push(path);
+    let mut notes = Vec::new();
+    let walk = WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            let source = e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk failed"));
+            read_error(&path, source)
+        })?;
+        let path = entry.path();
+        if entry.file_type().is_dir() {
+            continue;
         }
+        if entry.path_is_symlink() {
+            let target = fs::canonicalize(path);
+            if target.as_ref().is_ok_and(|t| t.is_dir()) {
+                notes.push(format!("{}: a link to a folder; not followed", path.display()));
+                continue;
+            }
+            if !has_image_extension(path) {
+                continue;
+            }
+            if !target.is_ok_and(|t| t.is_file() && t.starts_with(&root)) {
+                notes.push(format!(
+                    "{}: a link to something outside {}; left out",
+                    path.display(),
+                    dir.display()
+                ));
+                continue;
+            }
+        } else if !has_image_extension(path) {
+            continue;
+        } else if !entry.file_type().is_file() {
+            notes.push(format!("{}: not a regular file; left out", path.display()));
+            continue;
+        }
+        files.push(path.to_path_buf());
     }
-    Ok(files)
+    Ok((files, notes))
 }
 
 fn has_image_extension(path: &Path) -> bool {

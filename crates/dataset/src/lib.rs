@@ -32,6 +32,7 @@ mod dataset;
 mod error;
 mod folder;
 pub mod hrsc;
+mod image_io;
 mod inspect;
 mod npy;
 mod output;
@@ -47,11 +48,12 @@ pub use dataset::{
 };
 pub use error::{Error, Result, shape_text};
 pub use folder::{
-    ClassFolders, IMAGE_EXTENSIONS, is_labelled_folder, load_image, load_labelled_folder,
+    ClassFolders, IMAGE_EXTENSIONS, decode_patch, is_labelled_folder, load_image, load_labelled_folder,
     load_unlabelled_folder,
 };
+pub use image_io::MAX_IMAGE_BYTES;
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
-pub use npy::{DtypeKind, NpyArray, read_npy, write_atomic, write_npy};
+pub use npy::{DtypeKind, NpyArray, parse_npy, read_npy, write_atomic, write_npy};
 pub use output::{
     OUTPUT_MARKER, OutputParams, ValidOutput, is_empty_folder, remove_unfinished_outputs, written_by_craters,
 };

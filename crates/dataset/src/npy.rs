@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use npyz::{DType, Endianness, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shape_text};
 
 /// Which family a numpy dtype belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -42,15 +42,26 @@ pub struct NpyArray {
 }
 
 const MAGIC: &[u8] = b"\x93NUMPY";
+/// The longest header read: numpy's own `max_header_size` default.
+const MAX_HEADER_BYTES: u64 = 10_000;
+/// The deepest bracket nesting read in a header (numpy's structured dtypes nest a few).
+const MAX_HEADER_NESTING: usize = 8;
 const NUMERIC: &str = "bool, (u)int8/16/32/64, float32 or float64";
 
 /// Reads a numeric npy file (bool, integer or float; little-endian; C order).
 pub fn read_npy(path: &Path) -> Result<NpyArray> {
     let bytes = fs::read(path).map_err(|source| read_error(path, source))?;
+    parse_npy(path, &bytes)
+}
+
+/// Parses the bytes of a numeric npy file; `path` names it in errors. Every size the
+/// header states is checked against the bytes present before anything is allocated.
+pub fn parse_npy(path: &Path, bytes: &[u8]) -> Result<NpyArray> {
     if !bytes.starts_with(MAGIC) {
         return Err(Error::NotNpy { path: path.into() });
     }
-    let mut body: &[u8] = &bytes;
+    check_header_length(path, bytes)?;
+    let mut body: &[u8] = bytes;
     let header = NpyHeader::from_reader(&mut body).map_err(|e| Error::BadHeader {
         path: path.into(),
         reason: e.to_string(),
@@ -80,8 +91,15 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
         expected: NUMERIC,
     };
     let item_size = type_str.num_bytes().ok_or_else(unsupported)? as u64;
-    let n: u64 = shape.iter().product();
-    let expected = n * item_size;
+    let too_large = || Error::BadHeader {
+        path: path.into(),
+        reason: format!("shape {} is larger than any file", shape_text(&shape)),
+    };
+    let n = shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .ok_or_else(too_large)?;
+    let expected = n.checked_mul(item_size).ok_or_else(too_large)?;
     if (body.len() as u64) < expected {
         return Err(Error::Truncated {
             path: path.into(),
@@ -113,6 +131,76 @@ pub fn read_npy(path: &Path) -> Result<NpyArray> {
         kind,
         values: values.map_err(read)?,
     })
+}
+
+/// The header length an npy file states (2 bytes after the version for version 1, 4 for
+/// versions 2 and 3) must fit in the file: a tiny file that claims a 4 GiB header is an
+/// error here, not a 4 GiB allocation in the parser.
+fn check_header_length(path: &Path, bytes: &[u8]) -> Result<()> {
+    let bad = |reason: String| Error::BadHeader {
+        path: path.into(),
+        reason,
+    };
+    let (length, start) = match bytes.get(6) {
+        Some(1) if bytes.len() >= 10 => (u64::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        Some(2 | 3) if bytes.len() >= 12 => (
+            u64::from(u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]])),
+            12,
+        ),
+        Some(1..=3) | None => return Err(bad("the file ends inside the header".into())),
+        Some(v) => return Err(bad(format!("format version {v}; expected 1, 2 or 3"))),
+    };
+    let available = bytes.len() as u64 - start;
+    if length > available {
+        return Err(bad(format!(
+            "the header claims {length} bytes, the file holds {available} after the preamble"
+        )));
+    }
+    if length > MAX_HEADER_BYTES {
+        return Err(bad(format!(
+            "the header claims {length} bytes; numpy writes at most {MAX_HEADER_BYTES}"
+        )));
+    }
+    let header = String::from_utf8_lossy(&bytes[start as usize..(start + length) as usize]);
+    // The parser backtracks exponentially on deeply nested brackets (a 900-byte header of
+    // `[[[[…` never finishes); numpy's own headers nest a few levels at most.
+    let mut depth = 0usize;
+    for c in header.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_HEADER_NESTING {
+            return Err(bad(format!(
+                "brackets nested more than {MAX_HEADER_NESTING} deep; not a numpy header"
+            )));
+        }
+    }
+    // The parser multiplies the shape out unchecked: an overflowing shape is refused here.
+    if let Some(dims) = stated_shape(&header)
+        && dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).is_none()
+    {
+        return Err(bad(format!(
+            "shape {} is larger than any file",
+            shape_text(&dims)
+        )));
+    }
+    Ok(())
+}
+
+/// The integers of the header's `'shape': (…)` (or `[…]`), when it reads as such; the
+/// parser itself judges everything else.
+fn stated_shape(header: &str) -> Option<Vec<u64>> {
+    let after = &header[header.find("shape")? + "shape".len()..];
+    let open = after.find(['(', '['])?;
+    let close = after[open..].find([')', ']'])? + open;
+    after[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<u64>().ok())
+        .collect()
 }
 
 fn widen<T: npyz::Deserialize>(npy: NpyFile<&[u8]>, f: impl Fn(T) -> f64) -> io::Result<Vec<f64>> {

@@ -6,7 +6,9 @@ use std::path::Path;
 use image::GrayImage;
 use image::imageops::FilterType;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::image_io::decode_image;
+use crate::npy::read_error;
 
 /// An 8-bit grayscale image; x is the column from the left, y the row from the top.
 #[derive(Debug, Clone)]
@@ -17,24 +19,14 @@ pub struct Tile {
 impl Tile {
     /// Reads a PGM or PNG (any image the `image` crate decodes; colour is converted to luma).
     pub fn load(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            return Err(Error::MissingFile { path: path.into() });
-        }
-        let image = image::ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|source| Error::Io {
-                path: path.into(),
-                source,
-            })?
-            .decode()
-            .map_err(|e| Error::UnreadableImage {
-                path: path.into(),
-                reason: format!("{e}; expected a PGM or PNG tile"),
-            })?;
-        let image = image.to_luma8();
-        if image.width() == 0 || image.height() == 0 {
-            return Err(Error::Empty { path: path.into() });
-        }
+        let bytes = std::fs::read(path).map_err(|source| read_error(path, source))?;
+        Self::decode(path, &bytes)
+    }
+
+    /// Decodes the bytes of a tile image; `path` names it in errors. Its size is checked
+    /// against [`MAX_IMAGE_BYTES`](crate::MAX_IMAGE_BYTES) before decoding.
+    pub fn decode(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let image = decode_image(path, bytes, "a PGM or PNG tile")?.into_luma8();
         Ok(Tile { image })
     }
 

@@ -239,7 +239,7 @@ fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
         ("1,2\n", "line 2: 2 fields"),
         ("1,x,3\n", "line 2: \"x\" is not a finite number"),
         ("1,2,nan\n", "line 2: \"nan\" is not a finite number"),
-        ("1,2,-3\n", "line 2: size -3 ≤ 0"),
+        ("1,2,-3\n", "line 2: size -3; expected more than 0"),
     ] {
         let mut bytes = b"10,10,12\n".to_vec();
         bytes.extend_from_slice(row.as_bytes());

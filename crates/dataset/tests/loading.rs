@@ -313,7 +313,7 @@ fn empty_set() {
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
         load_unlabelled_folder(empty.path()),
-        Err(Error::Empty { .. })
+        Err(Error::NothingToLoad { .. })
     ));
     assert!(matches!(
         inspect(empty.path(), &ClassFolders::default()),
@@ -452,4 +452,58 @@ fn dataset_subset_keeps_labels_and_ids() {
     assert_eq!(sub.image(0).unwrap()[0], 1.0);
     assert!(data.subset(&[3]).is_err());
     assert!(matches!(data.subset(&[]), Err(Error::Empty { .. })));
+}
+
+#[cfg(unix)]
+#[test]
+fn folder_walks_follow_no_link_loop_reach_no_other_class_and_skip_fifos() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("images");
+    for class in ["crater", "non-crater"] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        image::GrayImage::from_pixel(48, 48, image::Luma([if class == "crater" { 200 } else { 20 }]))
+            .save(root.join(class).join("a.png"))
+            .unwrap();
+    }
+    // A loop, a link from one class into the other, a linked file from the other class.
+    symlink(&root, root.join("crater").join("loop")).unwrap();
+    symlink(root.join("non-crater"), root.join("crater").join("sneaky")).unwrap();
+    symlink(
+        root.join("non-crater").join("a.png"),
+        root.join("crater").join("b.png"),
+    )
+    .unwrap();
+    // A FIFO named like an image: opening it would block forever.
+    let fifo = root.join("non-crater").join("pipe.png");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let data = craters_dataset::load_labelled_folder(&root, &Default::default()).unwrap();
+    assert_eq!(
+        data.labels().unwrap(),
+        [1, 0],
+        "one image per class, nothing else"
+    );
+    let notes = data.notes().join("\n");
+    assert!(
+        notes.contains("loop: a link to a folder; not followed"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("sneaky: a link to a folder; not followed"),
+        "{notes}"
+    );
+    assert!(notes.contains("b.png: a link to something outside"), "{notes}");
+    assert!(notes.contains("pipe.png: not a regular file"), "{notes}");
+    let unlabelled = craters_dataset::load_unlabelled_folder(&root).unwrap();
+    assert_eq!(
+        unlabelled.len(),
+        3,
+        "within the whole folder the linked file counts"
+    );
 }

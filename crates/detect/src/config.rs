@@ -52,6 +52,13 @@ impl Default for DetectConfig {
     }
 }
 
+/// Most pyramid levels per doubling of the crater diameter.
+pub const MAX_LEVELS_PER_OCTAVE: usize = 64;
+/// Most pyramid levels in all.
+pub const MAX_LEVELS: usize = 256;
+/// Most windows per forward pass.
+pub const MAX_BATCH: usize = 65_536;
+
 impl DetectConfig {
     /// Reads a TOML file of detection settings (unknown keys are errors) and checks it.
     pub fn load(path: &Path) -> Result<ValidDetectConfig> {
@@ -59,12 +66,17 @@ impl DetectConfig {
             path: path.into(),
             source,
         })?;
-        let config: DetectConfig = toml::from_str(&text).map_err(|e| Error::ConfigSyntax {
+        Self::from_toml(path, &text)?.check()
+    }
+
+    /// Settings from TOML text (unchecked; unknown keys are errors); `path` names it in
+    /// errors.
+    pub fn from_toml(path: &Path, text: &str) -> Result<DetectConfig> {
+        toml::from_str(text).map_err(|e| Error::ConfigSyntax {
             path: path.into(),
             // toml's own Display spans several lines (with a snippet); one line is the contract.
             message: e.message().trim().to_string(),
-        })?;
-        config.check()
+        })
     }
 
     /// Checks every setting, naming the first bad one; only checked settings detect.
@@ -86,11 +98,23 @@ impl DetectConfig {
                 "a finite number ≥ min_diameter",
             );
         }
-        if self.levels_per_octave == 0 {
-            return bad("levels_per_octave", "0".into(), "at least 1");
+        if !(1..=MAX_LEVELS_PER_OCTAVE).contains(&self.levels_per_octave) {
+            return bad(
+                "levels_per_octave",
+                self.levels_per_octave.to_string(),
+                "1 to 64 levels per doubling of the diameter",
+            );
         }
-        if self.batch_size == 0 {
-            return bad("batch_size", "0".into(), "at least 1");
+        let levels = (self.max_diameter / self.min_diameter).log2() * self.levels_per_octave as f64;
+        if levels.round() >= MAX_LEVELS as f64 {
+            return bad(
+                "max_diameter",
+                self.max_diameter.to_string(),
+                "a range of diameters that needs fewer than 256 pyramid levels",
+            );
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch_size) {
+            return bad("batch_size", self.batch_size.to_string(), "1 to 65536 windows");
         }
         if !(self.stride > 0.0 && self.stride <= 2.0) {
             return bad(

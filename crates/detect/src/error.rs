@@ -41,6 +41,28 @@ pub enum Error {
         /// Its input side.
         input: usize,
     },
+    /// An image smaller than the smallest detection window.
+    #[error(
+        "the image is {width} × {height} px, smaller than the smallest window ({window} px, for min_diameter); nothing to scan"
+    )]
+    ImageTooSmall {
+        /// Image width.
+        width: usize,
+        /// Image height.
+        height: usize,
+        /// The smallest window's side.
+        window: f64,
+    },
+    /// A pyramid level too large to hold.
+    #[error(
+        "detect config: min_diameter {diameter} on this image needs a pyramid level of {pixels} pixels, more than 268,435,456; raise min_diameter or cut the image"
+    )]
+    LevelTooLarge {
+        /// The smallest diameter.
+        diameter: f64,
+        /// The level's pixels.
+        pixels: f64,
+    },
     /// The overlay picture could not be encoded.
     #[error("{}: cannot encode the overlay: {message}", .path.display())]
     Encode {

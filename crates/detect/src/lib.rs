@@ -42,7 +42,7 @@ pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
 pub use overlay::overlay;
 pub use run::{DetectSummary, detections_csv, run};
-pub use scan::{Peak, TileDetections, detect, find_peaks};
+pub use scan::{MAX_LEVEL_PIXELS, Peak, TileDetections, detect, find_peaks};
 pub use suppress::suppress_overlaps;
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

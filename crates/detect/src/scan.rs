@@ -11,8 +11,13 @@ use image::GrayImage;
 use rayon::prelude::*;
 
 use crate::config::ValidDetectConfig;
+use crate::error::Error;
 use crate::error::Result;
 use crate::suppress::suppress_overlaps;
+
+/// The most pixels of one pyramid level (256 MiB of 8-bit pixels): the smallest crater
+/// diameter on a large image sets it.
+pub const MAX_LEVEL_PIXELS: usize = 1 << 28;
 
 /// Detections on one tile and how long they took.
 #[derive(Debug, Clone)]
@@ -28,10 +33,33 @@ pub struct TileDetections {
 /// Slides `model` over `tile` at every pyramid level and returns the crater hypotheses.
 pub fn detect(model: &CraterCnn, tile: &Tile, config: &ValidDetectConfig) -> Result<TileDetections> {
     let started = Instant::now();
+    let (tile_w, tile_h) = (tile.width() as f64, tile.height() as f64);
+    // A level is scanned when its window fits the image; the smallest window sets the
+    // largest level, whose size is checked before anything is scaled.
+    let levels: Vec<(f64, f64)> = config
+        .radii()
+        .into_iter()
+        .map(|radius| (radius, (radius * BLOCK_PER_CRATER_RADIUS).round()))
+        .filter(|&(_, r)| 2.0 * r + 1.0 <= tile_w.min(tile_h))
+        .collect();
+    let Some(&(smallest, r)) = levels.first() else {
+        return Err(Error::ImageTooSmall {
+            width: tile.width(),
+            height: tile.height(),
+            window: 2.0 * (config.min_diameter / 2.0 * BLOCK_PER_CRATER_RADIUS).round() + 1.0,
+        });
+    };
+    let factor = PATCH_SIDE as f64 / (2.0 * r + 1.0);
+    let level_pixels = (tile_w * factor).round() * (tile_h * factor).round();
+    if level_pixels > MAX_LEVEL_PIXELS as f64 {
+        return Err(Error::LevelTooLarge {
+            diameter: 2.0 * smallest,
+            pixels: level_pixels,
+        });
+    }
     let mut hypotheses = Vec::new();
     let mut windows = 0;
-    for crater_radius in config.radii() {
-        let r = (crater_radius * BLOCK_PER_CRATER_RADIUS).round();
+    for (crater_radius, r) in levels {
         let factor = PATCH_SIDE as f64 / (2.0 * r + 1.0);
         let level = tile.scaled(factor);
         let step = ((config.stride * r * factor).round() as usize).max(1);

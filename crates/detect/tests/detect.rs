@@ -248,7 +248,7 @@ fn a_settings_file_is_read_checked_and_its_faults_named() {
     assert!(!err.contains('\n'), "one line: {err}");
     assert_eq!(
         load_err("levels_per_octave = 0\n"),
-        "detect config: levels_per_octave = 0: expected at least 1"
+        "detect config: levels_per_octave = 0: expected 1 to 64 levels per doubling of the diameter"
     );
     assert!(load_err("stride = 3.0\n").contains("stride = 3"));
     assert!(load_err("nms_radius_ratio = 0.5\n").contains("nms_radius_ratio = 0.5"));

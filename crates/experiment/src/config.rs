@@ -134,7 +134,12 @@ impl ExperimentConfig {
             path: path.into(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| Error::ConfigSyntax {
+        Self::from_toml(path, &text)
+    }
+
+    /// A config from TOML text (unchecked); `path` names it in errors.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::ConfigSyntax {
             path: path.into(),
             // toml's own Display spans several lines (with a snippet); one line is the contract.
             message: e.message().trim().to_string(),

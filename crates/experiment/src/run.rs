@@ -212,8 +212,12 @@ fn ensure_data(config: &ValidDataConfig, progress: &SharedProgress) -> Result<Se
     if !config.dir.join(seed_files::X_TRAIN).exists() && is_labelled_folder(&config.dir, &classes) {
         // An ImageFolder (`crater/`, `non-crater/`): labelled images only, so no
         // self-training and no test set.
+        let train = load_labelled_folder(&config.dir, &classes)?;
+        for note in train.notes() {
+            progress.note(&format!("note: {note}"));
+        }
         return Ok(SeedData {
-            train: load_labelled_folder(&config.dir, &classes)?,
+            train,
             extra: None,
             test: None,
         });

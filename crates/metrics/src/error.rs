@@ -30,6 +30,14 @@ pub enum Error {
         /// Its value.
         value: f64,
     },
+    /// A score that is not a probability.
+    #[error("score {value} at index {index}: scores must be probabilities in [0, 1]")]
+    ScoreOutOfRange {
+        /// Position of the first such score.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
     /// A decision threshold outside [0, 1].
     #[error("threshold {threshold}: expected a probability threshold in [0, 1]")]
     ThresholdOutOfRange {

@@ -59,20 +59,26 @@ pub(crate) fn labels_to_bool<L: Label>(labels: &[L], offset: usize) -> Result<Ve
         .collect()
 }
 
-/// Checks scores and widens them; `-0.0` becomes `0.0` so that equal scores sort together.
+/// Checks scores (probabilities: finite and in [0, 1]) and widens them; `-0.0` becomes
+/// `0.0` so that equal scores sort together.
 pub(crate) fn scores_to_f64<S: Score>(scores: &[S], offset: usize) -> Result<Vec<f64>> {
     scores
         .iter()
         .enumerate()
         .map(|(i, &s)| {
             let value = s.to_f64();
-            if value.is_finite() {
-                Ok(value + 0.0)
-            } else {
+            if !value.is_finite() {
                 Err(Error::NonFiniteScore {
                     index: offset + i,
                     value,
                 })
+            } else if !(0.0..=1.0).contains(&value) {
+                Err(Error::ScoreOutOfRange {
+                    index: offset + i,
+                    value,
+                })
+            } else {
+                Ok(value + 0.0)
             }
         })
         .collect()

@@ -178,3 +178,16 @@ fn the_fixture_is_the_shared_test_vectors() {
         "the committed copy drifted from ../shared"
     );
 }
+
+#[test]
+fn scores_that_are_not_probabilities_are_errors() {
+    for bad in [-3.0f64, 7.0, 255.0, 1.0 + 1e-9] {
+        let err = Report::new(&[0u8, 1], &[0.5, bad], 0.5).unwrap_err();
+        assert!(
+            matches!(err, craters_metrics::Error::ScoreOutOfRange { index: 1, value } if value == bad),
+            "{err}"
+        );
+        assert!(err.to_string().contains("probabilities in [0, 1]"));
+    }
+    Report::new(&[0u8, 1], &[0.0f64, 1.0], 0.5).unwrap();
+}

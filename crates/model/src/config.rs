@@ -88,6 +88,20 @@ pub struct Shapes {
     pub flat: usize,
 }
 
+/// The largest input side a network may take.
+pub const MAX_INPUT_SIZE: usize = 1024;
+/// The most trainable parameters a network may have (200 MB of f32 weights; the seed
+/// network has 14,033).
+pub const MAX_PARAMETERS: usize = 50_000_000;
+
+fn too_many(largest: usize) -> Error {
+    Error::InvalidConfig {
+        field: "network",
+        value: format!("layers of up to {largest} units"),
+        expected: format!("at most {MAX_PARAMETERS} parameters in all"),
+    }
+}
+
 impl SeedCnnConfig {
     /// Checks the values and works out the sizes of every stage.
     pub fn shapes(&self) -> Result<Shapes> {
@@ -140,6 +154,13 @@ impl SeedCnnConfig {
             }
             Ok(side / size)
         };
+        if input > MAX_INPUT_SIZE {
+            return Err(invalid(
+                "input_size",
+                input.to_string(),
+                format!("at most {MAX_INPUT_SIZE} px"),
+            ));
+        }
         let conv1 = valid(input, "conv1")?;
         let pool1 = pool(conv1, self.pool1, "pool1")?;
         let conv2 = valid(pool1, "conv2")?;
@@ -150,21 +171,44 @@ impl SeedCnnConfig {
             pool1,
             conv2,
             pool2,
-            flat: pool2 * pool2 * self.conv2_filters,
+            flat: (pool2 * pool2)
+                .checked_mul(self.conv2_filters)
+                .ok_or_else(|| too_many(self.conv2_filters))?,
         })
+    }
+
+    /// The shape of every trainable tensor, by its name in a model file; checked against
+    /// [`MAX_PARAMETERS`] before anything is allocated.
+    pub fn parameter_shapes(&self) -> Result<Vec<(&'static str, Vec<usize>)>> {
+        let s = self.shapes()?;
+        let (c1, c2, k, dense) = (self.conv1_filters, self.conv2_filters, self.kernel, self.dense);
+        let shapes = vec![
+            ("conv1.weight", vec![c1, 1, k, k]),
+            ("conv1.bias", vec![c1]),
+            ("conv2.weight", vec![c2, c1, k, k]),
+            ("conv2.bias", vec![c2]),
+            ("dense1.weight", vec![dense, s.flat]),
+            ("dense1.bias", vec![dense]),
+            ("dense2.weight", vec![1, dense]),
+            ("dense2.bias", vec![1]),
+        ];
+        let count = shapes.iter().try_fold(0usize, |total, (_, dims)| {
+            dims.iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .and_then(|n| total.checked_add(n))
+        });
+        match count {
+            Some(n) if n <= MAX_PARAMETERS => Ok(shapes),
+            _ => Err(too_many(c1.max(c2).max(dense))),
+        }
     }
 
     /// Number of trainable parameters (weights and biases).
     pub fn parameter_count(&self) -> Result<usize> {
-        let s = self.shapes()?;
-        let k2 = self.kernel * self.kernel;
-        Ok(self.conv1_filters * k2
-            + self.conv1_filters
-            + self.conv2_filters * self.conv1_filters * k2
-            + self.conv2_filters
-            + s.flat * self.dense
-            + self.dense
-            + self.dense
-            + 1)
+        Ok(self
+            .parameter_shapes()?
+            .iter()
+            .map(|(_, dims)| dims.iter().product::<usize>())
+            .sum())
     }
 }

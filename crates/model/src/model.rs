@@ -63,9 +63,18 @@ impl CraterCnn {
 
     /// Loads a model folder written by [`CraterCnn::save`].
     pub fn load(dir: &Path) -> Result<Self> {
+        let card = read(&dir.join(CONFIG_FILE))?;
+        let weights = read(&dir.join(WEIGHTS_FILE))?;
+        Self::from_bytes(dir, &card, &weights)
+    }
+
+    /// A model from the bytes of its `config.json` and `model.safetensors`; `dir` names the
+    /// folder they came from in errors. The tensors' shapes are checked against the card
+    /// before anything is allocated for the network.
+    pub fn from_bytes(dir: &Path, card: &[u8], weights: &[u8]) -> Result<Self> {
         let card_path = dir.join(CONFIG_FILE);
-        let text = read(&card_path)?;
-        let card: ModelCard = serde_json::from_slice(&text).map_err(|source| Error::ConfigFile {
+        let text = card;
+        let card: ModelCard = serde_json::from_slice(text).map_err(|source| Error::ConfigFile {
             path: card_path.clone(),
             source,
         })?;
@@ -75,15 +84,49 @@ impl CraterCnn {
                 message: format!("format {}; this version reads format {CARD_FORMAT}", card.format),
             });
         }
-        let model = CraterCnn::new(&card.network, 0).map_err(|e| match e {
+        let in_card = |e: Error| match e {
             Error::InvalidConfig { .. } => Error::Checkpoint {
                 path: card_path.clone(),
                 message: e.to_string(),
             },
             other => other,
-        })?;
+        };
+        // The file's tensors are checked against the card's shapes before the network is
+        // built: a card that claims a billion filters allocates nothing.
+        let expected = card.network.parameter_shapes().map_err(in_card)?;
         let weights_path = dir.join(WEIGHTS_FILE);
-        let (tensors, _) = read_tensors(&weights_path)?;
+        let (tensors, _) = parse_tensors(&weights_path, weights)?;
+        for (name, dims) in &expected {
+            let found = tensors.get(*name).map(|t| t.dims().to_vec());
+            if found.as_ref() != Some(dims) {
+                return Err(Error::Checkpoint {
+                    path: weights_path,
+                    message: match found {
+                        Some(found) => format!(
+                            "tensor {name} has shape {}; the config needs {}",
+                            dims_text(&found),
+                            dims_text(dims)
+                        ),
+                        None => format!("no tensor {name}; the network needs {}", dims_text(dims)),
+                    },
+                });
+            }
+            // NaN or infinite weights would give NaN scores that pass for predictions.
+            let values = tensors[*name]
+                .flatten_all()?
+                .to_dtype(DType::F64)?
+                .to_vec1::<f64>()?;
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Checkpoint {
+                    path: weights_path,
+                    message: format!(
+                        "tensor {name} holds {} at index {i}; weights must be finite",
+                        values[i]
+                    ),
+                });
+            }
+        }
+        let model = CraterCnn::new(&card.network, 0).map_err(in_card)?;
         model.set_weights(&tensors, "", &weights_path)?;
         Ok(model)
     }
@@ -138,14 +181,17 @@ impl CraterCnn {
         }
         for (name, var) in &vars {
             let key = format!("{prefix}{name}");
-            let tensor = tensors
-                .get(&key)
-                .ok_or_else(|| mismatch(format!("no tensor {key}; the network needs {:?}", var.dims())))?;
+            let tensor = tensors.get(&key).ok_or_else(|| {
+                mismatch(format!(
+                    "no tensor {key}; the network needs {}",
+                    dims_text(var.dims())
+                ))
+            })?;
             if tensor.dims() != var.dims() {
                 return Err(mismatch(format!(
-                    "tensor {key} has shape {:?}; the config needs {:?}",
-                    tensor.dims(),
-                    var.dims()
+                    "tensor {key} has shape {}; the config needs {}",
+                    dims_text(tensor.dims()),
+                    dims_text(var.dims())
                 )));
             }
             var.set(&tensor.to_dtype(DType::F32)?)?;
@@ -236,14 +282,18 @@ pub(crate) fn write_tensors(
 }
 
 pub(crate) fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
-    let bytes = read(path)?;
+    parse_tensors(path, &read(path)?)
+}
+
+/// Tensors and metadata of the bytes of a safetensors file; `path` names it in errors.
+fn parse_tensors(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
     let bad = |message: String| Error::Checkpoint {
         path: path.into(),
         message,
     };
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+    let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
         .map_err(|e| bad(format!("unreadable tensors: {e}")))?;
     Ok((tensors, metadata.metadata().clone().unwrap_or_default()))
 }
@@ -259,4 +309,9 @@ fn read(path: &Path) -> Result<Vec<u8>> {
             }
         }
     })
+}
+
+/// A tensor shape as `16 × 1 × 3 × 3`.
+fn dims_text(dims: &[usize]) -> String {
+    dims.iter().map(usize::to_string).collect::<Vec<_>>().join(" × ")
 }

@@ -189,7 +189,8 @@ fn bad_model_folders_are_clear_errors() {
     std::fs::copy(other.path().join(WEIGHTS_FILE), d.join(WEIGHTS_FILE)).unwrap();
     let err = load_error(d);
     assert!(
-        err.contains("model.safetensors") && err.contains("conv1.bias has shape [8]") && err.contains("[16]"),
+        err.contains("model.safetensors")
+            && err.contains("conv1.weight has shape 8 × 1 × 3 × 3; the config needs 16 × 1 × 3 × 3"),
         "{err}"
     );
 
@@ -412,4 +413,36 @@ fn early_stopping_counts_epochs_without_improvement() {
     assert_eq!(early.best(), Some((5, 0.3)));
     let mut never = EarlyStopping::new(None);
     assert!((1..50).all(|e| !never.update(e, 1.0).stop));
+}
+
+#[test]
+fn a_model_file_with_nan_weights_or_a_huge_card_is_refused_before_building() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = CraterCnn::new(&SeedCnnConfig::default(), 0).unwrap();
+    model.save(d).unwrap();
+    // A NaN in dense2.bias.
+    let mut tensors: std::collections::HashMap<String, candle_core::Tensor> =
+        model.weights().unwrap().into_iter().collect();
+    tensors.insert(
+        "dense2.bias".into(),
+        candle_core::Tensor::new(&[f32::NAN], &candle_core::Device::Cpu).unwrap(),
+    );
+    candle_core::safetensors::save(&tensors, d.join(WEIGHTS_FILE)).unwrap();
+    let err = load_error(d);
+    assert!(
+        err.contains("dense2.bias holds NaN") && err.contains("must be finite"),
+        "{err}"
+    );
+    // A card that claims a billion filters: refused from its shapes, nothing allocated.
+    model.save(d).unwrap();
+    let card = std::fs::read_to_string(d.join(CONFIG_FILE)).unwrap();
+    let huge = card.replace("\"conv1_filters\": 16", "\"conv1_filters\": 1000000000");
+    assert_ne!(card, huge, "{card}");
+    std::fs::write(d.join(CONFIG_FILE), huge).unwrap();
+    let err = load_error(d);
+    assert!(
+        err.contains("config.json") && err.contains("at most 50000000 parameters"),
+        "{err}"
+    );
 }

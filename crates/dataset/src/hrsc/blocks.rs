@@ -6,7 +6,7 @@ use image::{GrayImage, ImageBuffer, Luma};
 
 use super::folder::HrscFolder;
 use crate::dataset::{Dataset, PATCH_SIDE};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::tile::{Tile, reflect};
 
 /// The benchmark's tiles, West (1_*) to East (3_*).
@@ -28,24 +28,55 @@ impl Tile {
     }
 
     /// The block `[x−r, x+r]²` resized to 48×48, pixels scaled to [0, 1]; outside the tile
-    /// by mirror reflection. `None` for a block of `Border::Skip` that leaves the tile.
+    /// by mirror reflection. `None` for a block of `Border::Skip` that leaves the tile, and
+    /// for a block that [`Tile::block_fits`] rejects.
     pub fn block(&self, x: f64, y: f64, r: f64, border: Border) -> Option<Vec<f32>> {
         if border == Border::Skip && !self.contains_block(x, y, r) {
             return None;
         }
-        Some(self.reflected_block(x, y, r))
+        self.reflected_block(x, y, r)
+    }
+
+    /// Whether a block can be cut: its half-side is at least 0.5 and at most the tile's
+    /// larger side, and it overlaps the tile. Anything else is no view of the tile (or a
+    /// crop larger than the tile many times over).
+    pub fn block_fits(&self, x: f64, y: f64, r: f64) -> bool {
+        let (w, h) = (self.width() as f64, self.height() as f64);
+        r.is_finite()
+            && x.is_finite()
+            && y.is_finite()
+            && (0.5..=w.max(h)).contains(&r)
+            && x + r >= 0.0
+            && y + r >= 0.0
+            && x - r <= w - 1.0
+            && y - r <= h - 1.0
     }
 
     /// The block `[x−r, x+r]²` resized to 48×48, pixels scaled to [0, 1]; pixels outside
-    /// the tile by mirror reflection.
-    pub fn reflected_block(&self, x: f64, y: f64, r: f64) -> Vec<f32> {
+    /// the tile by mirror reflection. `None` when [`Tile::block_fits`] says no.
+    pub fn reflected_block(&self, x: f64, y: f64, r: f64) -> Option<Vec<f32>> {
+        if !self.block_fits(x, y, r) {
+            return None;
+        }
         let (x0, y0, side) = block_corner(x, y, r);
         let crop: GrayImage = ImageBuffer::from_fn(side as u32, side as u32, |i, j| {
             let px = reflect(x0 + i64::from(i), self.width());
             let py = reflect(y0 + i64::from(j), self.height());
             *self.image().get_pixel(px as u32, py as u32)
         });
-        to_patch(&crop)
+        Some(to_patch(&crop))
+    }
+}
+
+/// The error for a block that [`Tile::block_fits`] rejects, naming the list it came from.
+pub(super) fn block_off_tile(path: &std::path::Path, tile: &Tile, x: f64, y: f64, r: f64) -> Error {
+    Error::BlockOffTile {
+        path: path.into(),
+        x,
+        y,
+        r,
+        width: tile.width(),
+        height: tile.height(),
     }
 }
 
@@ -126,6 +157,15 @@ pub fn candidate_blocks(folder: &HrscFolder, tiles: &[String], border: Border) -
     for name in tiles {
         let tile = folder.tile(name)?;
         for c in folder.candidates(name)? {
+            if !tile.block_fits(c.x, c.y, c.r) {
+                return Err(block_off_tile(
+                    &folder.candidates_path(name, c.label),
+                    &tile,
+                    c.x,
+                    c.y,
+                    c.r,
+                ));
+            }
             match tile.block(c.x, c.y, c.r, border) {
                 Some(patch) => {
                     pixels.extend(patch);

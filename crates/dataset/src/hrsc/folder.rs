@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, excerpt};
 use crate::npy::read_error;
 use crate::tile::Tile;
 
@@ -86,10 +86,21 @@ pub struct Candidate {
     pub label: u8,
 }
 
+/// The largest |x| or |y| a catalogue or candidate row may have, in pixels: no image is
+/// larger than ten million pixels on a side.
+pub const MAX_COORDINATE: f64 = 1e7;
+/// The largest diameter or block half-side a row may have, in pixels.
+pub const MAX_SIZE: f64 = 1e5;
+
 /// Reads a headerless CSV of three positive finite numbers per row; the third must be
 /// positive. Blank lines are skipped; anything else is an error naming file and line.
 fn read_triples(path: &Path, columns: &'static str) -> Result<Vec<[f64; 3]>> {
     let text = fs::read_to_string(path).map_err(|source| read_error(path, source))?;
+    parse_triples(path, &text, columns)
+}
+
+/// The rows of [`read_triples`] from the file's text.
+fn parse_triples(path: &Path, text: &str, columns: &'static str) -> Result<Vec<[f64; 3]>> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -104,8 +115,9 @@ fn read_triples(path: &Path, columns: &'static str) -> Result<Vec<[f64; 3]>> {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != 3 {
             return Err(bad(format!(
-                "{} fields in {line:?}; expected 3 ({columns})",
-                fields.len()
+                "{} fields in {}; expected 3 ({columns})",
+                fields.len(),
+                excerpt(line)
             )));
         }
         let mut row = [0.0; 3];
@@ -114,10 +126,18 @@ fn read_triples(path: &Path, columns: &'static str) -> Result<Vec<[f64; 3]>> {
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| bad(format!("{field:?} is not a finite number ({columns})")))?;
+                .ok_or_else(|| bad(format!("{} is not a finite number ({columns})", excerpt(field))))?;
         }
-        if row[2] <= 0.0 {
-            return Err(bad(format!("size {} ≤ 0 ({columns})", row[2])));
+        if let Some(v) = row[..2].iter().find(|v| v.abs() > MAX_COORDINATE) {
+            return Err(bad(format!(
+                "coordinate {v} is farther than {MAX_COORDINATE} px from the image ({columns})"
+            )));
+        }
+        if !(row[2] > 0.0 && row[2] <= MAX_SIZE) {
+            return Err(bad(format!(
+                "size {}; expected more than 0 and at most {MAX_SIZE} px ({columns})",
+                row[2]
+            )));
         }
         rows.push(row);
     }
@@ -129,15 +149,33 @@ fn read_triples(path: &Path, columns: &'static str) -> Result<Vec<[f64; 3]>> {
 
 /// Reads a catalogue: rows `x,y,d` (centre, diameter in pixels).
 pub fn read_catalogue(path: &Path) -> Result<Vec<Crater>> {
-    Ok(read_triples(path, "x,y,d")?
+    Ok(read_triples(path, "x,y,d")?.into_iter().map(crater).collect())
+}
+
+/// A catalogue from its text; `path` names it in errors.
+pub fn parse_catalogue(path: &Path, text: &str) -> Result<Vec<Crater>> {
+    Ok(parse_triples(path, text, "x,y,d")?
         .into_iter()
-        .map(|[x, y, diameter]| Crater { x, y, diameter })
+        .map(crater)
         .collect())
+}
+
+fn crater([x, y, diameter]: [f64; 3]) -> Crater {
+    Crater { x, y, diameter }
 }
 
 /// Reads a candidate list: rows `x,y,r` (centre, block half-side), all with `label`.
 pub fn read_candidates(path: &Path, label: u8) -> Result<Vec<Candidate>> {
-    Ok(read_triples(path, "x,y,r")?
+    parse_candidates(
+        path,
+        &fs::read_to_string(path).map_err(|e| read_error(path, e))?,
+        label,
+    )
+}
+
+/// A candidate list from its text; `path` names it in errors.
+pub fn parse_candidates(path: &Path, text: &str, label: u8) -> Result<Vec<Candidate>> {
+    Ok(parse_triples(path, text, "x,y,r")?
         .into_iter()
         .map(|[x, y, r]| Candidate { x, y, r, label })
         .collect())

@@ -22,7 +22,10 @@ mod toy;
 
 pub use blocks::{BLOCK_PER_CRATER_RADIUS, TILES};
 pub use blocks::{BlockSource, Blocks, Border, candidate_blocks};
-pub use folder::{Candidate, Crater, HrscFolder, read_candidates, read_catalogue};
+pub use folder::{
+    Candidate, Crater, HrscFolder, MAX_COORDINATE, MAX_SIZE, parse_candidates, parse_catalogue,
+    read_candidates, read_catalogue,
+};
 pub use layout::{LayoutSummary, MANIFEST, is_current, write_blocks_csv, write_layout};
 pub use params::{HrscParams, ValidHrscParams};
 pub use samplers::{

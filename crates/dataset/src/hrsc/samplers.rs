@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::blocks::{BLOCK_PER_CRATER_RADIUS, BlockSource, Blocks};
+use super::blocks::{BLOCK_PER_CRATER_RADIUS, BlockSource, Blocks, block_off_tile};
 use super::folder::{Crater, HrscFolder};
 use super::params::ValidHrscParams;
 use crate::dataset::{Dataset, PATCH_PIXELS};
@@ -50,8 +50,12 @@ pub fn catalogue_blocks(folder: &HrscFolder, params: &ValidHrscParams) -> Result
     for name in &params.train_tiles {
         let tile = folder.tile(name)?;
         let craters = folder.catalogue(name)?;
-        let mut push = |x: f64, y: f64, r: f64, label: u8, pixels: &mut Vec<f32>| {
-            pixels.extend(tile.reflected_block(x, y, r));
+        let catalogue_path = folder.catalogue_path(name);
+        let mut push = |x: f64, y: f64, r: f64, label: u8, pixels: &mut Vec<f32>| -> Result<()> {
+            let block = tile
+                .reflected_block(x, y, r)
+                .ok_or_else(|| block_off_tile(&catalogue_path, &tile, x, y, r))?;
+            pixels.extend(block);
             sources.push(BlockSource {
                 tile: name.clone(),
                 x,
@@ -60,6 +64,7 @@ pub fn catalogue_blocks(folder: &HrscFolder, params: &ValidHrscParams) -> Result
                 label: Some(label),
                 origin: "catalogue",
             });
+            Ok(())
         };
         let large: Vec<&Crater> = craters
             .iter()
@@ -73,7 +78,7 @@ pub fn catalogue_blocks(folder: &HrscFolder, params: &ValidHrscParams) -> Result
                     (c.diameter / 2.0 * BLOCK_PER_CRATER_RADIUS).round(),
                     1,
                     &mut pixels,
-                );
+                )?;
             }
         }
         let same_scale = 1.0 / SAME_SCALE_FACTOR..=SAME_SCALE_FACTOR;
@@ -115,10 +120,10 @@ pub fn catalogue_blocks(folder: &HrscFolder, params: &ValidHrscParams) -> Result
             };
             let r = r.round().max(MIN_NEGATIVE_HALF_SIDE);
             let (x, y) = (x.round(), y.round());
-            if x < 0.0 || y < 0.0 || x >= w || y >= h || holds_crater(x, y, r) {
+            if x < 0.0 || y < 0.0 || x >= w || y >= h || !tile.block_fits(x, y, r) || holds_crater(x, y, r) {
                 continue;
             }
-            push(x, y, r, 0, &mut pixels);
+            push(x, y, r, 0, &mut pixels)?;
             placed += 1;
         }
         negatives_left -= placed;
@@ -172,7 +177,8 @@ pub fn unlabelled_blocks(folder: &HrscFolder, tiles: &[String], n: usize, seed: 
     let mut sources = Vec::with_capacity(windows.len());
     for (t, x, y, r) in windows {
         let (name, tile) = &loaded[t];
-        pixels.extend(tile.reflected_block(x, y, r)); // inside the tile: no reflection happens
+        // Grid windows lie inside the tile (checked when they were placed).
+        pixels.extend(tile.reflected_block(x, y, r).unwrap_or_default());
         sources.push(BlockSource {
             tile: name.clone(),
             x,

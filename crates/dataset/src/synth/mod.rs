@@ -82,6 +82,9 @@ pub fn is_current(dir: &Path, params: &ValidSynthParams) -> bool {
         && serde_json::to_value(params.0).is_ok_and(|p| manifest["parameters"] == p)
 }
 
+/// Most patches of one generated set: a million 48×48 patches are 2.3 GB.
+pub const MAX_PATCHES: usize = 1_000_000;
+
 /// Settings of [`generate`], checked into [`ValidSynthParams`] before use.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SynthParams {
@@ -152,6 +155,19 @@ impl SynthParams {
                 value: 0.0,
                 expected: "at least 1 labelled patch",
             });
+        }
+        for (name, n) in [
+            ("n_train", self.n_train),
+            ("n_extra", self.n_extra),
+            ("n_test", self.n_test),
+        ] {
+            if n > MAX_PATCHES {
+                return Err(Error::InvalidParam {
+                    name,
+                    value: n as f64,
+                    expected: "at most 1,000,000 patches per set (2.3 GB)",
+                });
+            }
         }
         Ok(ValidSynthParams(*self))
     }

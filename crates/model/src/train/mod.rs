@@ -183,7 +183,8 @@ impl<'a> Trainer<'a> {
             order.sort_unstable();
             shuffle(&mut order, &mut shuffle_rng);
             let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-            let mut pixels = Vec::with_capacity(config.batch_size * per_image);
+            // A batch size beyond the data is one batch of all of it.
+            let mut pixels = Vec::with_capacity(config.batch_size.min(n) * per_image);
             for (b, batch) in order.chunks(config.batch_size).enumerate() {
                 pixels.clear();
                 for &i in batch {
