@@ -80,6 +80,14 @@ fn npy_headers_that_claim_more_than_the_file_holds() {
     let nested = dir.path().join("nested.npy");
     fs::write(&nested, bytes).unwrap();
     fails(&["data", "inspect", s(&nested)], "nested more than 8 deep");
+    // A malformed 8 KB header is not echoed back (`fails` checks the line's length).
+    let header = format!("{{{}}}", "B".repeat(8000));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    let long = dir.path().join("long.npy");
+    fs::write(&long, bytes).unwrap();
+    fails(&["data", "inspect", s(&long)], "long.npy: malformed npy header");
 }
 
 #[test]

@@ -291,6 +291,18 @@ pub(crate) fn excerpt(text: &str) -> String {
     }
 }
 
+/// A message from a parser or decoder cut to its first 200 characters with "…", so that
+/// a malformed 60 KB header is not echoed back.
+pub(crate) fn shorten(text: &str) -> String {
+    const MAX: usize = 200;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= MAX {
+        text
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
+}
+
 /// A shape as numpy prints it: `(3,)`, `(10, 48, 48)`.
 pub fn shape_text(shape: &[u64]) -> String {
     match shape {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageReader, Limits};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shorten};
 
 /// The most memory one decoded image may take (8 bytes per pixel are assumed, the widest
 /// layout the decoders produce: 16-bit RGBA): 512 MiB, e.g. an 8-bit gray image of 23,000²
@@ -18,7 +18,7 @@ pub const MAX_IMAGE_BYTES: u64 = 512 * 1024 * 1024;
 pub(crate) fn decode_image(path: &Path, bytes: &[u8], expected: &str) -> Result<DynamicImage> {
     let unreadable = |e: &dyn std::fmt::Display| Error::UnreadableImage {
         path: path.into(),
-        reason: format!("{e}; expected {expected}"),
+        reason: format!("{}; expected {expected}", shorten(&e.to_string())),
     };
     let reader = || {
         ImageReader::new(Cursor::new(bytes))

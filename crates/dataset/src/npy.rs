@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use npyz::{DType, Endianness, NpyFile, NpyHeader, Order, TypeChar, WriterBuilder};
 
-use crate::error::{Error, Result, shape_text};
+use crate::error::{Error, Result, shape_text, shorten};
 
 /// Which family a numpy dtype belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -64,7 +64,7 @@ pub fn parse_npy(path: &Path, bytes: &[u8]) -> Result<NpyArray> {
     let mut body: &[u8] = bytes;
     let header = NpyHeader::from_reader(&mut body).map_err(|e| Error::BadHeader {
         path: path.into(),
-        reason: e.to_string(),
+        reason: shorten(&e.to_string()),
     })?;
     let npy = NpyFile::with_header(header, body);
     let shape = npy.shape().to_vec();
@@ -109,7 +109,7 @@ pub fn parse_npy(path: &Path, bytes: &[u8]) -> Result<NpyArray> {
     }
     let read = |e: io::Error| Error::BadHeader {
         path: path.into(),
-        reason: e.to_string(),
+        reason: shorten(&e.to_string()),
     };
     let (kind, values) = match (type_str.type_char(), item_size) {
         (TypeChar::Bool, 1) => (DtypeKind::Bool, widen::<bool>(npy, |v| f64::from(u8::from(v)))),

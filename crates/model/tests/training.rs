@@ -446,3 +446,20 @@ fn a_model_file_with_nan_weights_or_a_huge_card_is_refused_before_building() {
         "{err}"
     );
 }
+
+#[test]
+fn a_batch_size_beyond_the_data_is_one_batch_of_all_of_it() {
+    let (tr, _) = data();
+    let model = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
+    let outcome = Trainer::new(
+        TrainConfig {
+            batch_size: 1 << 40,
+            ..config(1)
+        }
+        .check()
+        .unwrap(),
+    )
+    .fit(&model, &tr, None, None)
+    .unwrap();
+    assert_eq!(outcome.history.epochs.len(), 1);
+}
