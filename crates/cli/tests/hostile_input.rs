@@ -3,12 +3,13 @@
 //! did not pay for. (Output safety has its own file, no_data_loss.rs.)
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use craters_dataset::{seed_files, write_npy};
-use craters_model::{CraterCnn, SeedCnnConfig};
+mod common;
+
+use common::{model, s};
 
 /// Runs `craters` and checks the contract: exit 1, one line on stderr holding `needle`,
 /// within 60 s.
@@ -31,19 +32,6 @@ fn fails(args: &[&str], needle: &str) {
         "{args:?}: {stderr:?} should contain {needle:?}"
     );
     assert!(stderr.len() < 600, "{args:?}: a long message: {stderr}");
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn model(dir: &Path) -> PathBuf {
-    let path = dir.join("model");
-    CraterCnn::new(&SeedCnnConfig::default(), 3)
-        .unwrap()
-        .save(&path)
-        .unwrap();
-    path
 }
 
 #[test]

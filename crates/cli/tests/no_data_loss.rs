@@ -9,14 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use craters_dataset::{seed_files, write_npy};
-use craters_model::{CraterCnn, SeedCnnConfig};
+mod common;
 
-fn craters(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_craters"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{craters, model, s};
 
 /// Every file below `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -57,19 +52,6 @@ fn precious(dir: &Path) -> PathBuf {
     fs::write(folder.join("thesis.tex"), b"three years of work").unwrap();
     fs::write(folder.join("sub").join("notes.txt"), b"field notes").unwrap();
     folder
-}
-
-fn model(dir: &Path) -> PathBuf {
-    let path = dir.join("model");
-    CraterCnn::new(&SeedCnnConfig::default(), 3)
-        .unwrap()
-        .save(&path)
-        .unwrap();
-    path
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// The smoke config with its data folder at `data`.

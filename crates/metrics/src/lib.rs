@@ -5,7 +5,8 @@
 //! what is undefined when the labels hold one class (balanced accuracy, the curves, average
 //! precision, ROC AUC, best F1) is `None`. Labels are 0/1 integers or `bool`, scores `f32` or
 //! `f64`. Bad input (empty, mismatched lengths, a label other than 0/1, a NaN or infinite
-//! score, a threshold outside [0, 1]) is an [`Error`], never a panic.
+//! score, a score outside [0, 1] for a [`Report`], a threshold outside [0, 1]) is an
+//! [`Error`], never a panic.
 //!
 //! ```
 //! use craters_metrics::{ConfusionMatrix, Report};

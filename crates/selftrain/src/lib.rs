@@ -1,7 +1,7 @@
 //! Self-training: fit a classifier on labelled images, pseudo-label the confident part of
 //! an unlabelled pool, refit on both, repeat — as scikit-learn's `SelfTrainingClassifier`.
 //!
-//! It works with any [`Classifier`] (the candle CNN implements it in `craters-model`;
+//! It works with any [`Classifier`] (the candle CNN implements it in `craters-experiment`;
 //! nothing here depends on candle). Parameters are checked before fitting
 //! ([`SelfTrainingParams::check`]).
 //!

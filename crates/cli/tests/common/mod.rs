@@ -1,0 +1,30 @@
+//! Helpers shared by the end-to-end tests of the `craters` binary.
+#![allow(dead_code)] // each test file uses its own share of them
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use craters_model::{CraterCnn, SeedCnnConfig};
+
+/// Runs the `craters` binary with `args`.
+pub fn craters(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_craters"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A path as a command-line argument.
+pub fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// An untrained seed network saved as `dir/model`.
+pub fn model(dir: &Path) -> PathBuf {
+    let path = dir.join("model");
+    CraterCnn::new(&SeedCnnConfig::default(), 3)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    path
+}
