@@ -228,10 +228,12 @@ pub enum Error {
         path: PathBuf,
     },
     /// An existing folder that craters did not write: never replaced.
-    #[error("{}: exists and was not written by craters (no {} marker); it is never replaced, even with --force: choose another --out", .path.display(), crate::OUTPUT_MARKER)]
+    #[error("{}: exists and was not written by craters (no {marker} marker); it is never replaced, even with --force: choose another --out", .path.display())]
     NotCratersOutput {
         /// The folder.
         path: PathBuf,
+        /// The marker file it lacks.
+        marker: &'static str,
     },
     /// An output that is, or holds, one of the command's inputs: never replaced.
     #[error("{}: holds the input {}; choose an --out outside the command's inputs", .path.display(), .input.display())]

@@ -185,7 +185,10 @@ fn check_folder(dir: &Path, force: bool, inputs: &[PathBuf]) -> Result<()> {
         return Err(Error::OutputExists { path: dir.into() });
     }
     if !written_by_craters(dir) {
-        return Err(Error::NotCratersOutput { path: dir.into() });
+        return Err(Error::NotCratersOutput {
+            path: dir.into(),
+            marker: OUTPUT_MARKER,
+        });
     }
     Ok(())
 }
