@@ -3,6 +3,7 @@
 //! did not pay for. (Output safety has its own file, no_data_loss.rs.)
 
 use std::fs;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,14 @@ fn fails(args: &[&str], needle: &str) {
     assert!(stderr.len() < 600, "{args:?}: a long message: {stderr}");
 }
 
+/// An npy file of format version 1 with the given header text and no data.
+fn npy_v1(path: &Path, header: &str) {
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    fs::write(path, bytes).unwrap();
+}
+
 #[test]
 fn npy_headers_that_claim_more_than_the_file_holds() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,28 +62,19 @@ fn npy_headers_that_claim_more_than_the_file_holds() {
         ("beyond.npy", "(100000, 2304)", "truncated"),
     ] {
         let header = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}");
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(header.as_bytes());
         let path = dir.path().join(name);
-        fs::write(&path, bytes).unwrap();
+        npy_v1(&path, &header);
         fails(&["data", "inspect", s(&path)], needle);
     }
     // Brackets nested to make the header parser backtrack for ever (a fuzzing finding).
     let header = format!("{{'descr':{}", "[".repeat(70));
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
     let nested = dir.path().join("nested.npy");
-    fs::write(&nested, bytes).unwrap();
+    npy_v1(&nested, &header);
     fails(&["data", "inspect", s(&nested)], "nested more than 8 deep");
     // A malformed 8 KB header is not echoed back (`fails` checks the line's length).
     let header = format!("{{{}}}", "B".repeat(8000));
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
     let long = dir.path().join("long.npy");
-    fs::write(&long, bytes).unwrap();
+    npy_v1(&long, &header);
     fails(&["data", "inspect", s(&long)], "long.npy: malformed npy header");
 }
 
@@ -173,51 +173,24 @@ fn detection_on_images_and_settings_that_cannot_work() {
     }
     // A catalogue crater a thousand light years away, and a 1 MB line.
     let catalogue = dir.path().join("gt.csv");
+    let with_catalogue = |needle: &str| {
+        let args = [
+            "detect",
+            "--model",
+            s(&model),
+            "--tile",
+            s(&tile),
+            "--out",
+            s(&out),
+        ];
+        fails(&[&args[..], &["--catalogue", s(&catalogue)]].concat(), needle);
+    };
     fs::write(&catalogue, "10,10,20\n1e30,5,20\n").unwrap();
-    fails(
-        &[
-            "detect",
-            "--model",
-            s(&model),
-            "--tile",
-            s(&tile),
-            "--out",
-            s(&out),
-            "--catalogue",
-            s(&catalogue),
-        ],
-        "gt.csv: line 2: coordinate 1000000000000000000000000000000 is farther than 10000000 px",
-    );
+    with_catalogue("gt.csv: line 2: coordinate 1000000000000000000000000000000 is farther than 10000000 px");
     fs::write(&catalogue, format!("10,10,{}\n", "9".repeat(1_000_000))).unwrap();
-    fails(
-        &[
-            "detect",
-            "--model",
-            s(&model),
-            "--tile",
-            s(&tile),
-            "--out",
-            s(&out),
-            "--catalogue",
-            s(&catalogue),
-        ],
-        "\"… is not a finite number",
-    );
+    with_catalogue("\"… is not a finite number");
     fs::write(&catalogue, format!("10;10;{}\n", "x".repeat(1_000_000))).unwrap();
-    fails(
-        &[
-            "detect",
-            "--model",
-            s(&model),
-            "--tile",
-            s(&tile),
-            "--out",
-            s(&out),
-            "--catalogue",
-            s(&catalogue),
-        ],
-        "…; expected 3 (x,y,d)",
-    );
+    with_catalogue("…; expected 3 (x,y,d)");
 }
 
 #[test]

@@ -284,24 +284,23 @@ pub enum Error {
 /// `text` quoted for an error message, cut to its first 60 characters with "…": a 1 MB
 /// line is not echoed back.
 pub(crate) fn excerpt(text: &str) -> String {
-    const MAX: usize = 60;
-    if text.chars().count() <= MAX {
-        format!("{text:?}")
-    } else {
-        let head: String = text.chars().take(MAX).collect();
-        format!("{head:?}…")
-    }
+    let (head, cut) = first_chars(text, 60);
+    format!("{head:?}{}", if cut { "…" } else { "" })
 }
 
 /// A message from a parser or decoder cut to its first 200 characters with "…", so that
 /// a malformed 60 KB header is not echoed back.
 pub(crate) fn shorten(text: &str) -> String {
-    const MAX: usize = 200;
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= MAX {
-        text
-    } else {
-        format!("{}…", text.chars().take(MAX).collect::<String>())
+    let (head, cut) = first_chars(&text, 200);
+    format!("{head}{}", if cut { "…" } else { "" })
+}
+
+/// The first `max` characters of `text`, and whether anything was cut.
+fn first_chars(text: &str, max: usize) -> (&str, bool) {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
     }
 }
 
