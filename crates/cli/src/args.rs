@@ -64,6 +64,19 @@ pub struct BenchArgs {
     /// Print one JSON line (the peer scripts' keys) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Time detection instead: the dense and the per-window scan of --tile with --model, in
+    /// alternating rounds, side by side.
+    #[arg(long, requires_all = ["model", "tile"])]
+    pub detect: bool,
+    /// Model folder for --detect.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Image for --detect.
+    #[arg(long)]
+    pub tile: Option<PathBuf>,
+    /// Alternating rounds of --detect (medians reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +118,10 @@ pub struct HrscArgs {
     /// Detection training: also add this many windows the catalogue says hold no crater.
     #[arg(long, default_value_t = 0)]
     pub catalogue_negatives: usize,
+    /// Standardise each tile (mean 128, standard deviation 32) before cutting blocks, for a
+    /// detector with `input_norm = "per_tile"`.
+    #[arg(long)]
+    pub standardise: bool,
     /// The folder to write (an existing one only with --force).
     #[arg(long)]
     pub out: PathBuf,
@@ -136,6 +153,14 @@ pub struct DetectArgs {
     /// Detection settings (TOML, the keys of craters_detect::DetectConfig; unknown keys are errors).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// How windows are scored: dense (one fully convolutional pass per level), windows
+    /// (each on its own, the reference) or auto (dense when the model allows it); overrides
+    /// the config.
+    #[arg(long, value_enum)]
+    pub scan: Option<ScanArg>,
+    /// Side of the pieces a big image is scanned in, image pixels (overrides the config).
+    #[arg(long)]
+    pub piece: Option<usize>,
     /// Keep detections scoring ≥ this in the figures and the overlay (overrides the config).
     #[arg(long)]
     pub threshold: Option<f64>,
@@ -305,4 +330,21 @@ pub struct PredictArgs {
     /// craters did not write, is never replaced).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanArg {
+    Auto,
+    Dense,
+    Windows,
+}
+
+impl From<ScanArg> for craters_detect::ScanMethod {
+    fn from(arg: ScanArg) -> Self {
+        match arg {
+            ScanArg::Auto => craters_detect::ScanMethod::Auto,
+            ScanArg::Dense => craters_detect::ScanMethod::Dense,
+            ScanArg::Windows => craters_detect::ScanMethod::Windows,
+        }
+    }
 }

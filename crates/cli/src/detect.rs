@@ -1,7 +1,9 @@
 //! `craters detect`.
 
 use craters_dataset::OutputParams;
-use craters_detect::{DetectConfig, run as detect_tile};
+use craters_detect::{DetectConfig, ScanMethod, run as detect_tile};
+
+use crate::progress::ScanBar;
 
 use crate::args::DetectArgs;
 
@@ -13,20 +15,41 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     if let Some(threshold) = args.threshold {
         config = config.with_threshold(threshold)?;
     }
+    if args.scan.is_some() || args.piece.is_some() {
+        let mut settings = (*config).clone();
+        settings.scan = args.scan.map_or(settings.scan, Into::into);
+        settings.piece = args.piece.unwrap_or(settings.piece);
+        config = settings.check()?;
+    }
     let mut out = OutputParams::new(&args.out).force(args.force);
     if let Some(settings) = &args.config {
         out = out.input(settings);
     }
-    let summary = detect_tile(&args.model, &args.tile, args.catalogue.as_deref(), out, &config)?;
+    let bar = ScanBar::stderr();
+    let summary = detect_tile(
+        &args.model,
+        &args.tile,
+        args.catalogue.as_deref(),
+        out,
+        &config,
+        &bar,
+    )?;
     let d = &summary.detections;
     println!(
-        "{}: {} windows in {:.1} s ({:.0} windows/s), {} detections; wrote {}/detections.csv, overlay.png, metrics.json",
+        "{}: {} windows ({}, {} piece{}) in {:.2} s ({:.0} windows/s), {} detections; wrote {}/detections.csv, {}metrics.json",
         args.tile.display(),
         d.windows,
+        match d.method {
+            ScanMethod::Dense => "dense",
+            _ => "per window",
+        },
+        d.pieces,
+        if d.pieces == 1 { "" } else { "s" },
         d.seconds,
         d.windows as f64 / d.seconds,
         d.detections.len(),
-        args.out.display()
+        args.out.display(),
+        if summary.overlay { "overlay.png, " } else { "" }
     );
     if let Some(e) = &summary.evaluation {
         let p = e.report.at_threshold;

@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use craters_detect::ScanProgress;
 use craters_model::{EpochRecord, ProgressSink, SharedProgress, epoch_line};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -71,5 +72,45 @@ impl ProgressSink for Stderr {
                 bar.finish_and_clear();
             }
         });
+    }
+}
+
+/// A bar with ETA for a scan on a terminal (nothing elsewhere): `craters detect`.
+pub struct ScanBar {
+    bar: Option<ProgressBar>,
+}
+
+impl ScanBar {
+    pub fn stderr() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::hidden();
+            if let Ok(style) = ProgressStyle::with_template("scanning [{bar:30}] {percent}%, ETA {eta}") {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        ScanBar { bar }
+    }
+}
+
+impl ScanProgress for ScanBar {
+    fn started(&self, work: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(work);
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.reset_elapsed();
+        }
+    }
+
+    fn advanced(&self, work: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(work);
+        }
+    }
+
+    fn finished(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -16,7 +16,9 @@ pub struct DetectConfig {
     pub max_diameter: f64,
     /// Pyramid levels per doubling of the diameter. Default 4.
     pub levels_per_octave: usize,
-    /// Window step as a fraction of the block half-side. Default 0.4.
+    /// Window step as a fraction of the block half-side, rounded down to a divisor of the
+    /// network's stride (6 level pixels for the seed network, whose pools are 3 and 2): at
+    /// the default 0.4, 6 level pixels, a quarter of the window's half-side. Default 0.4.
     pub stride: f64,
     /// Smallest score of a hypothesis. Default 0.5.
     pub min_score: f64,
@@ -31,8 +33,29 @@ pub struct DetectConfig {
     pub threshold: f64,
     /// When a detection finds a catalogued crater.
     pub matching: MatchRule,
-    /// Windows per forward pass. Default 512.
+    /// Windows per forward pass of the per-window path. Default 512.
     pub batch_size: usize,
+    /// How windows are scored. Default auto.
+    pub scan: ScanMethod,
+    /// Side, in image pixels, of the pieces a big image is scanned in (each piece with a
+    /// margin of the largest window around it; a crater belongs to the piece that holds its
+    /// window's centre, so the detections do not depend on it). Bounds the memory: a piece
+    /// of 2048² needs about 150 MB at the smallest crater size. Default 2048.
+    pub piece: usize,
+}
+
+/// How the windows of a pyramid level are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanMethod {
+    /// Dense when the model's input normalisation convolves, per window otherwise.
+    #[default]
+    Auto,
+    /// One fully convolutional pass per level (`craters_model::DenseNet`).
+    Dense,
+    /// Each window cut out and scored on its own: the reference, and the only way for a
+    /// model that standardises each window (`input_norm = "per_image"`).
+    Windows,
 }
 
 impl Default for DetectConfig {
@@ -48,6 +71,8 @@ impl Default for DetectConfig {
             threshold: 0.9,
             matching: MatchRule::default(),
             batch_size: 512,
+            scan: ScanMethod::Auto,
+            piece: 2048,
         }
     }
 }
@@ -58,6 +83,8 @@ pub const MAX_LEVELS_PER_OCTAVE: usize = 64;
 pub const MAX_LEVELS: usize = 256;
 /// Most windows per forward pass.
 pub const MAX_BATCH: usize = 65_536;
+/// Smallest and largest side of the pieces a big image is scanned in.
+pub const PIECE_SIDES: std::ops::RangeInclusive<usize> = 64..=16_384;
 
 impl DetectConfig {
     /// Reads a TOML file of detection settings (unknown keys are errors) and checks it.
@@ -115,6 +142,9 @@ impl DetectConfig {
         }
         if !(1..=MAX_BATCH).contains(&self.batch_size) {
             return bad("batch_size", self.batch_size.to_string(), "1 to 65536 windows");
+        }
+        if !PIECE_SIDES.contains(&self.piece) {
+            return bad("piece", self.piece.to_string(), "64 to 16384 image pixels");
         }
         if !(self.stride > 0.0 && self.stride <= 2.0) {
             return bad(

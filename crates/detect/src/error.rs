@@ -53,15 +53,17 @@ pub enum Error {
         /// The smallest window's side.
         window: f64,
     },
-    /// A pyramid level too large to hold.
+    /// A piece of a pyramid level too large to hold.
     #[error(
-        "detect config: min_diameter {diameter} on this image needs a pyramid level of {pixels} pixels, more than 268,435,456; raise min_diameter or cut the image"
+        "detect config: min_diameter {diameter} with piece {piece} needs level pieces of {pixels} pixels, more than 268,435,456; raise min_diameter or lower piece"
     )]
     LevelTooLarge {
         /// The smallest diameter.
         diameter: f64,
-        /// The level's pixels.
-        pixels: f64,
+        /// The piece side.
+        piece: usize,
+        /// The level pixels of the largest piece.
+        pixels: usize,
     },
     /// The overlay picture could not be encoded.
     #[error("{}: cannot encode the overlay: {message}", .path.display())]

@@ -32,17 +32,22 @@
 mod config;
 mod error;
 mod evaluate;
+mod level;
 mod overlay;
 mod run;
 mod scan;
 mod suppress;
 
-pub use config::{DetectConfig, ValidDetectConfig};
+pub use config::{DetectConfig, PIECE_SIDES, ScanMethod, ValidDetectConfig};
 pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
+pub use level::Level;
 pub use overlay::overlay;
-pub use run::{DetectSummary, detections_csv, run};
-pub use scan::{MAX_LEVEL_PIXELS, Peak, TileDetections, detect, find_peaks};
+pub use run::{DetectSummary, OVERLAY_MAX_PIXELS, detections_csv, run};
+pub use scan::{
+    MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, dense_work, detect,
+    detect_with_progress, find_peaks,
+};
 pub use suppress::suppress_overlaps;
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

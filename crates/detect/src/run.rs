@@ -12,7 +12,10 @@ use crate::config::ValidDetectConfig;
 use crate::error::{Error, Result};
 use crate::evaluate::{Evaluation, catalogue_circles, evaluate};
 use crate::overlay::overlay;
-use crate::scan::{TileDetections, detect};
+use crate::scan::{ScanProgress, TileDetections, detect_with_progress};
+
+/// Largest image (pixels) that gets an `overlay.png`: 64 Mpx, an 8,192² mosaic.
+pub const OVERLAY_MAX_PIXELS: usize = 1 << 26;
 
 /// `detections.csv`: header `x,y,r,score`, highest score first.
 pub fn detections_csv(detections: &[Detection]) -> String {
@@ -33,17 +36,21 @@ pub struct DetectSummary {
     pub detections: TileDetections,
     /// Their evaluation, with a catalogue.
     pub evaluation: Option<Evaluation>,
+    /// Whether `overlay.png` was written (images up to [`OVERLAY_MAX_PIXELS`]).
+    pub overlay: bool,
 }
 
 /// `craters detect`: loads the model and the tile (and catalogue), detects, and writes
-/// `detections.csv`, `overlay.png` and `metrics.json` into the folder `out`, atomically; an
+/// `detections.csv`, `overlay.png` (images up to [`OVERLAY_MAX_PIXELS`]) and `metrics.json` into the folder `out`, atomically; an
 /// existing folder only with `force`, only one craters wrote, and never one holding an input.
+/// `progress` is told how far the scan is.
 pub fn run(
     model_dir: &Path,
     tile_path: &Path,
     catalogue_path: Option<&Path>,
     out: OutputParams,
     config: &ValidDetectConfig,
+    progress: &dyn ScanProgress,
 ) -> Result<DetectSummary> {
     let mut out = out.input(model_dir).input(tile_path);
     if let Some(catalogue) = catalogue_path {
@@ -60,32 +67,37 @@ pub fn run(
     }
     let tile = Tile::load(tile_path)?;
     let catalogue = catalogue_path.map(read_catalogue).transpose()?;
-    let detections = detect(&model, &tile, config)?;
+    let detections = detect_with_progress(&model, &tile, config, progress)?;
     let evaluation = catalogue
         .as_ref()
         .map(|c| evaluate(&detections.detections, c, config))
         .transpose()?;
     let scored = catalogue.as_ref().map(|c| catalogue_circles(c, config).0);
+    // The overlay is an RGB copy of the image: three times its memory. Beyond
+    // OVERLAY_MAX_PIXELS it is left out, so a mosaic's scan stays within its bound.
+    let overlay_written = tile.width() * tile.height() <= OVERLAY_MAX_PIXELS;
     out.write_folder(|dir| -> Result<()> {
         write_atomic(
             &dir.join("detections.csv"),
             detections_csv(&detections.detections).as_bytes(),
         )?;
-        let picture = overlay(
-            &tile,
-            &detections.detections,
-            evaluation.as_ref().zip(scored.as_deref()),
-            config.threshold,
-        );
-        let mut png = Vec::new();
-        let overlay_path = dir.join("overlay.png");
-        picture
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|e| Error::Encode {
-                path: out.path().join("overlay.png"),
-                message: e.to_string(),
-            })?;
-        write_atomic(&overlay_path, &png)?;
+        if overlay_written {
+            let picture = overlay(
+                &tile,
+                &detections.detections,
+                evaluation.as_ref().zip(scored.as_deref()),
+                config.threshold,
+            );
+            let mut png = Vec::new();
+            let overlay_path = dir.join("overlay.png");
+            picture
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .map_err(|e| Error::Encode {
+                    path: out.path().join("overlay.png"),
+                    message: e.to_string(),
+                })?;
+            write_atomic(&overlay_path, &png)?;
+        }
         let metrics = serde_json::json!({
             "model": model_dir,
             "tile": tile_path,
@@ -94,8 +106,11 @@ pub fn run(
             "config": &**config,
             "pyramid_radii": config.radii(),
             "windows": detections.windows,
+            "scan": detections.method,
+            "pieces": detections.pieces,
             "seconds": detections.seconds,
             "detections": detections.detections.len(),
+            "overlay": overlay_written,
             "evaluation": evaluation,
         });
         // A `serde_json::Value` always serialises (non-finite floats become null).
@@ -106,5 +121,6 @@ pub fn run(
     Ok(DetectSummary {
         detections,
         evaluation,
+        overlay: overlay_written,
     })
 }

@@ -1,25 +1,34 @@
 //! Scanning: the image pyramid, the windows of each level, their scores and the score
 //! maps' peaks.
+//!
+//! The image is scanned piece by piece (`piece` image pixels a side, one piece for a
+//! tile): for each piece and level, the level pixels under the windows the piece owns (plus
+//! one grid step around, for the peaks' neighbourhoods) are sampled from the image
+//! ([`Level::region`]), mirrored at the image's border, and scored — in one fully
+//! convolutional pass ([`ScanMethod::Dense`]) or window by window ([`ScanMethod::Windows`]).
+//! A window belongs to the piece whose level span holds its centre, so every window is
+//! scored once and the peaks are those of the whole level: the detections do not depend on
+//! the piece size.
 
 use std::time::Instant;
 
 use craters_dataset::hrsc::BLOCK_PER_CRATER_RADIUS;
-use craters_dataset::{Dataset, PATCH_PIXELS, PATCH_SIDE, Tile, reflect};
+use craters_dataset::{PATCH_PIXELS, PATCH_SIDE, Stretch, Tile};
 use craters_metrics::detection::{Circle, Detection};
-use craters_model::CraterCnn;
-use image::GrayImage;
+use craters_model::{CraterCnn, DenseNet, InputNorm, sigmoid};
 use rayon::prelude::*;
 
-use crate::config::ValidDetectConfig;
+use crate::config::{ScanMethod, ValidDetectConfig};
 use crate::error::Error;
 use crate::error::Result;
+use crate::level::Level;
 use crate::suppress::suppress_overlaps;
 
-/// The most pixels of one pyramid level (256 MiB of 8-bit pixels): the smallest crater
-/// diameter on a large image sets it.
+/// The most level pixels of one piece (256 Mi floats would be 1 GiB): the smallest crater
+/// diameter and the piece size set it.
 pub const MAX_LEVEL_PIXELS: usize = 1 << 28;
 
-/// Detections on one tile and how long they took.
+/// Detections on one image and how long they took.
 #[derive(Debug, Clone)]
 pub struct TileDetections {
     /// After suppression, highest score first.
@@ -28,71 +37,259 @@ pub struct TileDetections {
     pub windows: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// How the windows were scored (dense or windows, never auto).
+    pub method: ScanMethod,
+    /// Pieces the image was scanned in.
+    pub pieces: usize,
+}
+
+/// Told how far a scan is; the work is counted in level pixels sampled, which the time
+/// follows closely. Every method has an empty default.
+pub trait ScanProgress: Sync {
+    /// The scan begins: `work` units in all.
+    fn started(&self, _work: u64) {}
+    /// `work` more units are done.
+    fn advanced(&self, _work: u64) {}
+    /// The scan ended.
+    fn finished(&self) {}
+}
+
+/// Shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ScanProgress for NoProgress {}
+
+/// One pyramid level to scan.
+struct LevelPlan {
+    /// Crater radius it looks for, image pixels.
+    crater_radius: f64,
+    level: Level,
+    /// Level pixels between window centres.
+    step: usize,
+}
+
+/// The pyramid levels of a `width × height` image whose window fits it.
+fn plan_levels(model: &CraterCnn, config: &ValidDetectConfig, width: usize, height: usize) -> Vec<LevelPlan> {
+    // The network's stride: windows 6 level pixels apart share its pooled maps.
+    let network_stride = model.config().pool1 * model.config().pool2;
+    config
+        .radii()
+        .into_iter()
+        .map(|radius| (radius, (radius * BLOCK_PER_CRATER_RADIUS).round()))
+        .filter(|&(_, r)| 2.0 * r + 1.0 <= width.min(height) as f64)
+        .map(|(crater_radius, r)| {
+            let factor = PATCH_SIDE as f64 / (2.0 * r + 1.0);
+            let nominal = ((config.stride * r * factor).round() as usize).max(1);
+            // The largest divisor of the network's stride not above the nominal step: the
+            // dense pass scores exactly this grid, and the per-window path the same one.
+            let step = (1..=network_stride)
+                .rev()
+                .find(|d| network_stride % d == 0 && *d <= nominal)
+                .unwrap_or(1);
+            LevelPlan {
+                crater_radius,
+                level: Level::new(width, height, factor),
+                step,
+            }
+        })
+        .collect()
+}
+
+/// Level pixels of a `width × height` image's pyramid and the floating-point operations
+/// one dense pass over them needs ([`DenseNet::flops_per_pixel`] at each level's step): the
+/// arithmetic the fastest scan must do.
+pub fn dense_work(
+    model: &CraterCnn,
+    config: &ValidDetectConfig,
+    width: usize,
+    height: usize,
+) -> Result<(f64, f64)> {
+    let net = model.dense()?;
+    Ok(plan_levels(model, config, width, height)
+        .iter()
+        .map(|p| {
+            let pixels = (p.level.width * p.level.height) as f64;
+            (pixels, pixels * net.flops_per_pixel(p.step))
+        })
+        .fold((0.0, 0.0), |(a, b), (p, f)| (a + p, b + f)))
+}
+
+/// The grid indices `i` (window centre `i · step` in level pixels) whose centre lies in the
+/// level span of image columns `from..to`: `ceil(from · level / image) ..
+/// ceil(to · level / image)`, so consecutive pieces share no window and miss none.
+fn owned(from: usize, to: usize, level: usize, image: usize, step: usize) -> (usize, usize) {
+    let span = |x: usize| (x * level).div_ceil(image);
+    (span(from).div_ceil(step), span(to).div_ceil(step))
 }
 
 /// Slides `model` over `tile` at every pyramid level and returns the crater hypotheses.
 pub fn detect(model: &CraterCnn, tile: &Tile, config: &ValidDetectConfig) -> Result<TileDetections> {
+    detect_with_progress(model, tile, config, &NoProgress)
+}
+
+/// [`detect`], telling `progress` how far it is.
+pub fn detect_with_progress(
+    model: &CraterCnn,
+    tile: &Tile,
+    config: &ValidDetectConfig,
+    progress: &dyn ScanProgress,
+) -> Result<TileDetections> {
     let started = Instant::now();
-    let (tile_w, tile_h) = (tile.width() as f64, tile.height() as f64);
-    // A level is scanned when its window fits the image; the smallest window sets the
-    // largest level, whose size is checked before anything is scaled.
-    let levels: Vec<(f64, f64)> = config
-        .radii()
-        .into_iter()
-        .map(|radius| (radius, (radius * BLOCK_PER_CRATER_RADIUS).round()))
-        .filter(|&(_, r)| 2.0 * r + 1.0 <= tile_w.min(tile_h))
-        .collect();
-    let Some(&(smallest, r)) = levels.first() else {
+    let convolves = model.config().input_norm.convolves();
+    let method = match config.scan {
+        ScanMethod::Auto if convolves => ScanMethod::Dense,
+        ScanMethod::Auto => ScanMethod::Windows,
+        other => other,
+    };
+    // Refused for a per-window normalisation, with the model's own message.
+    let dense = (method == ScanMethod::Dense).then(|| model.dense()).transpose()?;
+    // A model trained on standardised tiles scans a standardised image; the map is applied
+    // while level pixels are sampled, so the image is never copied.
+    let stretch = match model.config().input_norm {
+        InputNorm::PerTile => Stretch::Standardise,
+        _ => Stretch::None,
+    };
+    let table = tile.stretch_table(stretch);
+    let (tile_w, tile_h) = (tile.width(), tile.height());
+    let plans = plan_levels(model, config, tile_w, tile_h);
+    if plans.is_empty() {
         return Err(Error::ImageTooSmall {
-            width: tile.width(),
-            height: tile.height(),
+            width: tile_w,
+            height: tile_h,
             window: 2.0 * (config.min_diameter / 2.0 * BLOCK_PER_CRATER_RADIUS).round() + 1.0,
         });
-    };
-    let factor = PATCH_SIDE as f64 / (2.0 * r + 1.0);
-    let level_pixels = (tile_w * factor).round() * (tile_h * factor).round();
-    if level_pixels > MAX_LEVEL_PIXELS as f64 {
-        return Err(Error::LevelTooLarge {
-            diameter: 2.0 * smallest,
-            pixels: level_pixels,
-        });
     }
-    let mut hypotheses = Vec::new();
-    let mut windows = 0;
-    for (crater_radius, r) in levels {
-        let factor = PATCH_SIDE as f64 / (2.0 * r + 1.0);
-        let level = tile.scaled(factor);
-        let step = ((config.stride * r * factor).round() as usize).max(1);
-        let (w, h) = (level.width() as usize, level.height() as usize);
-        // Window centres on a grid over the scaled tile; the window's top-left is 24 px
-        // before its centre, outside the image by reflection as for the candidate blocks.
-        let xs: Vec<usize> = (0..w).step_by(step).collect();
-        let ys: Vec<usize> = (0..h).step_by(step).collect();
-        let scores = score_grid(model, &level, &xs, &ys, config.batch_size)?;
-        windows += scores.len();
-        // The window around grid point x spans level pixels x − 24 ..= x + 23: its centre is
-        // the pixel edge x, which is the tile edge x / scale, or tile pixel x / scale − 0.5.
-        let to_tile = |u: f64, level_side: usize, side: usize| {
-            let scale = level_side as f64 / side as f64;
-            (u / scale - 0.5).clamp(0.0, (side - 1) as f64)
-        };
-        for peak in find_peaks(&scores, &xs, &ys, step, config.min_score) {
-            hypotheses.push(Detection {
-                circle: Circle {
-                    x: to_tile(peak.x, w, tile.width()),
-                    y: to_tile(peak.y, h, tile.height()),
-                    r: crater_radius,
-                },
-                score: peak.score,
-            });
+    let cuts = |side: usize| -> Vec<(usize, usize)> {
+        (0..side)
+            .step_by(config.piece)
+            .map(|a| (a, (a + config.piece).min(side)))
+            .collect()
+    };
+    let pieces: Vec<((usize, usize), (usize, usize))> = cuts(tile_h)
+        .into_iter()
+        .flat_map(|rows| cuts(tile_w).into_iter().map(move |cols| (cols, rows)))
+        .collect();
+    // Every region's size is known before anything is sampled: checked, and the work total.
+    let region = |plan: &LevelPlan, (c0, c1): (usize, usize), (r0, r1): (usize, usize)| {
+        let (l, s) = (&plan.level, plan.step);
+        let (i0, i1) = owned(c0, c1, l.width, tile_w, s);
+        let (j0, j1) = owned(r0, r1, l.height, tile_h, s);
+        let (n_cols, n_rows) = (l.width.div_ceil(s), l.height.div_ceil(s));
+        let ext = |a0: usize, a1: usize, n: usize| (a0.saturating_sub(1), (a1 + 1).min(n));
+        Region {
+            owned: ((i0, i1), (j0, j1)),
+            grid: (ext(i0, i1, n_cols), ext(j0, j1, n_rows)),
+            step: s,
+        }
+    };
+    let mut total = 0u64;
+    for plan in &plans {
+        for &(cols, rows) in &pieces {
+            let r = region(plan, cols, rows);
+            if r.is_empty() {
+                continue;
+            }
+            let pixels = r.width() * r.height();
+            if pixels > MAX_LEVEL_PIXELS {
+                return Err(Error::LevelTooLarge {
+                    diameter: config.min_diameter,
+                    piece: config.piece,
+                    pixels,
+                });
+            }
+            total += pixels as u64;
         }
     }
+    progress.started(total);
+    let mut hypotheses = Vec::new();
+    let mut windows = 0;
+    for &(cols, rows) in &pieces {
+        for plan in &plans {
+            let r = region(plan, cols, rows);
+            if r.is_empty() {
+                continue;
+            }
+            let (((i0, i1), (j0, j1)), ((e0, e1), (f0, f1))) = (r.owned, r.grid);
+            let s = plan.step;
+            let half = (PATCH_SIDE / 2) as i64;
+            // The window around grid point x spans level pixels x − 24 ..= x + 23.
+            let left = (e0 * s) as i64 - half;
+            let top = (f0 * s) as i64 - half;
+            let (w, h) = (r.width(), r.height());
+            let pixels = plan
+                .level
+                .region(tile.image(), &table, left..left + w as i64, top..top + h as i64);
+            let scores = match &dense {
+                Some(net) => score_dense(net, &pixels, w, h, s)?,
+                None => score_windows(model, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size)?,
+            };
+            let xs: Vec<usize> = (e0..e1).map(|i| i * s).collect();
+            let ys: Vec<usize> = (f0..f1).map(|j| j * s).collect();
+            // Its centre is the pixel edge x, which is the image edge x / scale, or image
+            // pixel x / scale − 0.5.
+            let to_tile = |u: f64, level_side: usize, side: usize| {
+                let scale = level_side as f64 / side as f64;
+                (u / scale - 0.5).clamp(0.0, (side - 1) as f64)
+            };
+            for peak in find_peaks(&scores, &xs, &ys, s, config.min_score) {
+                let (i, j) = (peak.i + e0, peak.j + f0);
+                if !((i0..i1).contains(&i) && (j0..j1).contains(&j)) {
+                    continue; // the neighbouring piece's window
+                }
+                hypotheses.push(Detection {
+                    circle: Circle {
+                        x: to_tile(peak.x, plan.level.width, tile_w),
+                        y: to_tile(peak.y, plan.level.height, tile_h),
+                        r: plan.crater_radius,
+                    },
+                    score: peak.score,
+                });
+            }
+            windows += (i1 - i0) * (j1 - j0);
+            progress.advanced((w * h) as u64);
+        }
+    }
+    progress.finished();
     let detections = suppress_overlaps(&hypotheses, config.nms_overlap, config.nms_radius_ratio);
     Ok(TileDetections {
         detections,
         windows,
         seconds: started.elapsed().as_secs_f64(),
+        method,
+        pieces: pieces.len(),
     })
+}
+
+/// The windows of one piece at one level: the grid points it owns and the grid it scores.
+struct Region {
+    /// Owned grid columns and rows.
+    owned: ((usize, usize), (usize, usize)),
+    /// Scored grid columns and rows: the owned ones and one more on each side.
+    grid: ((usize, usize), (usize, usize)),
+    step: usize,
+}
+
+impl Region {
+    fn is_empty(&self) -> bool {
+        let ((i0, i1), (j0, j1)) = self.owned;
+        i0 >= i1 || j0 >= j1
+    }
+    /// Level pixels under the scored windows, across.
+    fn width(&self) -> usize {
+        let (e0, e1) = self.grid.0;
+        (e1 - e0 - 1) * self.step + PATCH_SIDE
+    }
+    /// Level pixels under the scored windows, down.
+    fn height(&self) -> usize {
+        let (f0, f1) = self.grid.1;
+        (f1 - f0 - 1) * self.step + PATCH_SIDE
+    }
+}
+
+/// Scores of the windows at every `step` of the region, in one fully convolutional pass.
+fn score_dense(net: &DenseNet, pixels: &[f32], w: usize, h: usize, step: usize) -> Result<Vec<f32>> {
+    Ok(net.window_scores(pixels, w, h, step)?.scores)
 }
 
 /// A local maximum of a level's score grid: a crater hypothesis.
@@ -156,52 +353,39 @@ pub fn find_peaks(scores: &[f32], xs: &[usize], ys: &[usize], step: usize, min_s
     peaks
 }
 
-/// Crater probabilities of the 48×48 windows centred on every (x, y) of the grid, row-major.
-fn score_grid(
+/// Scores of the `cols × rows` windows at every `step` of the region (row-major), each cut
+/// out and scored on its own: the reference for [`score_dense`].
+fn score_windows(
     model: &CraterCnn,
-    level: &GrayImage,
-    xs: &[usize],
-    ys: &[usize],
+    pixels: &[f32],
+    width: usize,
+    (cols, rows): (usize, usize),
+    step: usize,
     batch: usize,
 ) -> Result<Vec<f32>> {
-    let centres: Vec<(usize, usize)> = ys.iter().flat_map(|&y| xs.iter().map(move |&x| (x, y))).collect();
-    let mut scores = Vec::with_capacity(centres.len());
-    for chunk in centres.chunks(batch) {
-        let data = Dataset::new("sliding windows", cut_windows(level, chunk), None)?;
-        scores.extend(model.predict_proba(&data)?);
+    let corners: Vec<(usize, usize)> = (0..rows)
+        .flat_map(|j| (0..cols).map(move |i| (i * step, j * step)))
+        .collect();
+    let mut scores = Vec::with_capacity(corners.len());
+    for chunk in corners.chunks(batch) {
+        let windows = cut_windows(pixels, width, chunk);
+        scores.extend(model.logits(&windows)?.into_iter().map(sigmoid));
     }
     Ok(scores)
 }
 
-/// The 48×48 windows around `centres` (pixels scaled to [0, 1]), mirrored at the border.
-fn cut_windows(level: &GrayImage, centres: &[(usize, usize)]) -> Vec<f32> {
-    let (w, h) = (level.width() as i64, level.height() as i64);
-    let half = (PATCH_SIDE / 2) as i64;
-    let raw = level.as_raw();
-    let mut pixels = vec![0.0f32; centres.len() * PATCH_PIXELS];
-    pixels
-        .par_chunks_mut(PATCH_PIXELS)
-        .zip(centres)
+/// The 48×48 windows with top-left `corners` of the `width`-wide region, row-major.
+fn cut_windows(pixels: &[f32], width: usize, corners: &[(usize, usize)]) -> Vec<f32> {
+    let mut out = vec![0.0f32; corners.len() * PATCH_PIXELS];
+    out.par_chunks_mut(PATCH_PIXELS)
+        .zip(corners)
         .for_each(|(window, &(x, y))| {
-            let (left, top) = (x as i64 - half, y as i64 - half);
-            let inside = left >= 0 && top >= 0 && left + 2 * half <= w && top + 2 * half <= h;
-            for (dy, out) in window.chunks_mut(PATCH_SIDE).enumerate() {
-                if inside {
-                    // Most windows: a plain row copy, no reflection.
-                    let start = ((top + dy as i64) * w + left) as usize;
-                    for (value, &pixel) in out.iter_mut().zip(&raw[start..start + PATCH_SIDE]) {
-                        *value = f32::from(pixel) / 255.0;
-                    }
-                    continue;
-                }
-                let row = reflect(top + dy as i64, h as usize) * w;
-                for (dx, value) in out.iter_mut().enumerate() {
-                    let col = reflect(left + dx as i64, w as usize);
-                    *value = f32::from(raw[(row + col) as usize]) / 255.0;
-                }
+            for (dy, row) in window.chunks_mut(PATCH_SIDE).enumerate() {
+                let start = (y + dy) * width + x;
+                row.copy_from_slice(&pixels[start..start + PATCH_SIDE]);
             }
         });
-    pixels
+    out
 }
 
 #[cfg(test)]
@@ -253,22 +437,27 @@ mod tests {
     }
 
     #[test]
-    fn windows_inside_and_across_the_border_read_the_mirrored_level() {
-        let level = GrayImage::from_fn(60, 50, |x, y| image::Luma([((x * 7 + y * 13) % 251) as u8]));
-        let centres = [(30, 25), (24, 24), (36, 26), (0, 0), (59, 49), (5, 40)];
-        let windows = cut_windows(&level, &centres);
-        for (k, &(x, y)) in centres.iter().enumerate() {
-            for dy in 0..PATCH_SIDE {
-                for dx in 0..PATCH_SIDE {
-                    let px = reflect(x as i64 - 24 + dx as i64, 60);
-                    let py = reflect(y as i64 - 24 + dy as i64, 50);
-                    let expected = f32::from(level.get_pixel(px as u32, py as u32).0[0]) / 255.0;
-                    assert_eq!(
-                        windows[k * PATCH_PIXELS + dy * PATCH_SIDE + dx],
-                        expected,
-                        "{x},{y}"
-                    );
+    fn consecutive_pieces_own_every_grid_point_once() {
+        for (image, level, step) in [
+            (1700usize, 2205usize, 6usize),
+            (1700, 181, 3),
+            (97, 61, 1),
+            (20_000, 25_946, 6),
+        ] {
+            let n = level.div_ceil(step);
+            for piece in [64, 100, 2048] {
+                let mut next = 0;
+                for from in (0..image).step_by(piece) {
+                    let (a, b) = owned(from, (from + piece).min(image), level, image, step);
+                    if a < b {
+                        assert_eq!(
+                            a, next,
+                            "gap or overlap at {from} ({image} {level} {step} {piece})"
+                        );
+                        next = b;
+                    }
                 }
+                assert_eq!(next, n, "{image} {level} {step} {piece}");
             }
         }
     }

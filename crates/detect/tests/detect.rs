@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
 use craters_dataset::{OutputParams, Tile};
-use craters_detect::{DetectConfig, evaluate, overlay, run};
+use craters_detect::{DetectConfig, NoProgress, evaluate, overlay, run};
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, SeedCnnConfig};
 
@@ -43,6 +43,7 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
         Some(&catalogue),
         OutputParams::new(&out),
         &small().check().unwrap(),
+        &NoProgress,
     )
     .unwrap();
     assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
@@ -83,6 +84,7 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
         Some(&catalogue),
         OutputParams::new(&again),
         &small().check().unwrap(),
+        &NoProgress,
     )
     .unwrap();
     for file in ["detections.csv", "overlay.png"] {
@@ -163,7 +165,16 @@ fn bad_input_is_one_clear_error_and_writes_nothing() {
     let fails = |model: &Path, tile: &Path, catalogue: Option<&Path>, config: &DetectConfig, needle: &str| {
         let err = config
             .check()
-            .and_then(|config| run(model, tile, catalogue, OutputParams::new(&out), &config))
+            .and_then(|config| {
+                run(
+                    model,
+                    tile,
+                    catalogue,
+                    OutputParams::new(&out),
+                    &config,
+                    &NoProgress,
+                )
+            })
             .unwrap_err()
             .to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use craters_dataset::hrsc::{HrscParams, ValidHrscParams};
 use craters_dataset::synth::{SynthParams, ValidSynthParams};
-use craters_dataset::{SplitParams, ValidSplitParams};
-use craters_model::{SeedCnnConfig, TrainConfig, ValidTrainConfig};
+use craters_dataset::{SplitParams, Stretch, ValidSplitParams};
+use craters_model::{InputNorm, SeedCnnConfig, TrainConfig, ValidTrainConfig};
 use craters_selftrain::{SelfTrainingParams, ValidSelfTrainingParams};
 
 use crate::error::{Error, Result};
@@ -177,6 +177,17 @@ impl ExperimentConfig {
             .map(HrscParams::check)
             .transpose()
             .map_err(data("data.hrsc"))?;
+        if let Some(hrsc) = &hrsc {
+            // Training blocks and the model's card must agree on the stretch, or detection
+            // would scan images unlike the ones the model learnt from.
+            let per_tile = self.model.input_norm == InputNorm::PerTile;
+            if per_tile != (hrsc.stretch == Stretch::Standardise) {
+                return Err(Error::StretchMismatch {
+                    input_norm: self.model.input_norm,
+                    stretch: hrsc.stretch,
+                });
+            }
+        }
         if !self.cross_tile.tiles.is_empty() {
             if hrsc.is_none() {
                 return Err(Error::CrossTileWithoutHrsc);

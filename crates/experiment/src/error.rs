@@ -49,6 +49,18 @@ pub enum Error {
     /// Leave-one-tile-out without the benchmark to cut tiles from.
     #[error("[cross_tile] tiles needs [data.hrsc] (the benchmark folder)")]
     CrossTileWithoutHrsc,
+    /// `[model] input_norm = "per_tile"` without `[data.hrsc] stretch = "standardise"`, or
+    /// the other way round.
+    #[error(
+        "invalid config: [model] input_norm = {input_norm:?} with [data.hrsc] stretch = {stretch:?}; \
+         expected input_norm = \"per_tile\" exactly when stretch = \"standardise\""
+    )]
+    StretchMismatch {
+        /// The model's input normalisation.
+        input_norm: craters_model::InputNorm,
+        /// The tiles' stretch.
+        stretch: craters_dataset::Stretch,
+    },
     /// Leave-one-tile-out over fewer than two tiles.
     #[error("[cross_tile] tiles: name at least two tiles")]
     TooFewCrossTiles,

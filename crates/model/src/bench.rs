@@ -131,3 +131,48 @@ pub fn run(params: &BenchParams, threads: usize) -> Result<BenchReport> {
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
+
+/// This machine's single-precision matrix-multiply rate in GFLOP/s: the best of three
+/// 1024 × 1024 × 1024 products with the `gemm` crate on `threads` threads (rayon's global
+/// pool). The bound a convolution's FLOP count is compared against.
+pub fn sgemm_gflops(threads: usize) -> f64 {
+    const N: usize = 1024;
+    let a: Vec<f32> = (0..N * N).map(|i| ((i % 17) as f32 - 8.0) / 8.0).collect();
+    let b: Vec<f32> = (0..N * N).map(|i| ((i % 13) as f32 - 6.0) / 6.0).collect();
+    let mut c = vec![0.0f32; N * N];
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        // SAFETY: three contiguous row-major N × N matrices, strides (1, N).
+        unsafe {
+            gemm::gemm(
+                N,
+                N,
+                N,
+                c.as_mut_ptr(),
+                1,
+                N as isize,
+                false,
+                a.as_ptr(),
+                1,
+                N as isize,
+                b.as_ptr(),
+                1,
+                N as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    2.0 * (N * N * N) as f64 / best / 1e9
+}

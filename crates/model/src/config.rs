@@ -40,6 +40,21 @@ pub enum InputNorm {
     /// that a flat patch stays finite): contrast normalisation, for real images whose
     /// brightness and contrast vary from block to block.
     PerImage,
+    /// Pixels as given, from an image that was standardised as a whole
+    /// (`craters_dataset::Stretch::Standardise`) before the windows were cut: training
+    /// blocks come from standardised tiles, and a detector standardises the image it scans.
+    /// The network itself passes pixels through as `Raw` does; unlike `PerImage`, the
+    /// normalisation commutes with the convolutions, so detection runs fully
+    /// convolutionally.
+    PerTile,
+}
+
+impl InputNorm {
+    /// Whether a detector scanning an image can share work between overlapping windows:
+    /// true when no window is normalised on its own.
+    pub fn convolves(&self) -> bool {
+        !matches!(self, InputNorm::PerImage)
+    }
 }
 
 /// How the convolution blocks (conv + bias + ReLU + max-pool) are computed. Both give the

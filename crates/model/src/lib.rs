@@ -23,6 +23,7 @@
 
 pub mod bench;
 mod config;
+mod dense;
 mod error;
 mod fused;
 mod model;
@@ -31,6 +32,7 @@ mod optim;
 mod train;
 
 pub use config::{InputNorm, Kernels, SeedCnnConfig, Shapes};
+pub use dense::{DenseNet, WindowScores};
 pub use error::{Error, Result};
 pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
 pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};

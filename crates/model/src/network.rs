@@ -117,7 +117,7 @@ impl ModuleT for SeedCnn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let normalised;
         let xs = match self.config.input_norm {
-            InputNorm::Raw => xs,
+            InputNorm::Raw | InputNorm::PerTile => xs,
             InputNorm::PerImage => {
                 normalised = per_image_standardise(xs)?;
                 &normalised

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, excerpt};
 use crate::npy::read_error;
-use crate::tile::Tile;
+use crate::tile::{Stretch, Tile};
 
 /// Paths of a benchmark folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HrscFolder {
     pub(super) root: PathBuf,
+    pub(super) stretch: Stretch,
 }
 
 impl HrscFolder {
@@ -20,7 +21,15 @@ impl HrscFolder {
         if !root.is_dir() {
             return Err(Error::MissingFile { path: root.into() });
         }
-        Ok(HrscFolder { root: root.into() })
+        Ok(HrscFolder {
+            root: root.into(),
+            stretch: Stretch::None,
+        })
+    }
+
+    /// The same folder, its tiles read with `stretch` applied.
+    pub fn with_stretch(self, stretch: Stretch) -> Self {
+        HrscFolder { stretch, ..self }
     }
 
     /// The benchmark folder.
@@ -44,9 +53,9 @@ impl HrscFolder {
         self.root.join("candidates").join(format!("{tile}_{kind}.csv"))
     }
 
-    /// The tile image.
+    /// The tile image, stretched as the folder was opened with.
     pub fn tile(&self, tile: &str) -> Result<Tile> {
-        Tile::load(&self.tile_path(tile))
+        Ok(Tile::load(&self.tile_path(tile))?.stretched(self.stretch))
     }
 
     /// The expert catalogue of a tile.

@@ -61,7 +61,7 @@ pub fn is_current(dir: &Path, params: &HrscParams) -> bool {
 /// may not hold the benchmark folder.
 pub fn write_layout(params: &ValidHrscParams, out: OutputParams) -> Result<LayoutSummary> {
     let out = out.input(&params.root).check()?;
-    let folder = HrscFolder::open(&params.root)?;
+    let folder = HrscFolder::open(&params.root)?.with_stretch(params.stretch);
     let mut train = candidate_blocks(&folder, &params.train_tiles, params.border)?;
     if params.catalogue_positives || params.catalogue_negatives > 0 {
         let examples = catalogue_blocks(&folder, params)?;

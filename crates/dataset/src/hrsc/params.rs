@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::blocks::Border;
 use crate::error::{Error, Result};
+use crate::tile::Stretch;
 
 /// What [`write_layout`] cuts from a benchmark folder. Unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -29,6 +30,11 @@ pub struct HrscParams {
     /// no crater at their scale: half near a crater (centre off by 0.75–2 radii, or the
     /// scale off by a factor 2.5–4), half anywhere. Default 0.
     pub catalogue_negatives: usize,
+    /// Gray values of every tile before blocks are cut (a detector trained on standardised
+    /// tiles scans standardised images). Default none. Left out of the manifest when none, so
+    /// layouts written before it existed stay current.
+    #[serde(skip_serializing_if = "Stretch::is_none")]
+    pub stretch: Stretch,
 }
 
 impl Default for HrscParams {
@@ -42,6 +48,7 @@ impl Default for HrscParams {
             border: Border::Reflect,
             catalogue_positives: false,
             catalogue_negatives: 0,
+            stretch: Stretch::None,
         }
     }
 }

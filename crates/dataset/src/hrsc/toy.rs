@@ -22,7 +22,10 @@ pub fn write_toy_benchmark(root: &Path, tiles: &[&str], side: u32, seed: u64) ->
         let dir = root.join(sub);
         fs::create_dir_all(&dir).map_err(|source| Error::Write { path: dir, source })?;
     }
-    let folder = HrscFolder { root: root.into() };
+    let folder = HrscFolder {
+        root: root.into(),
+        stretch: Default::default(),
+    };
     for (t, name) in tiles.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((t as u64 + 1) << 32));
         let mut craters: Vec<(f64, f64, f64)> = Vec::new();
