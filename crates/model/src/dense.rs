@@ -21,6 +21,7 @@
 
 use candle_core::Tensor;
 use gemm::Parallelism;
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::config::InputNorm;
@@ -30,6 +31,10 @@ use crate::model::{CraterCnn, sigmoid};
 /// About this many output columns (conv positions) per strip: the im2col matrix of a strip
 /// of the second block is then 144 × 8192 floats, 4.5 MiB.
 const STRIP_COLUMNS: usize = 8192;
+
+/// Kernels with more taps × channels than this are computed tap by tap instead of through
+/// an im2col matrix.
+const TAPS_FROM: usize = 64;
 
 /// The network's weights laid out for whole-image passes.
 #[derive(Debug, Clone)]
@@ -283,9 +288,14 @@ fn conv_relu_pool(conv: &Conv, map: &Map, pool: usize, (oy, ox): (usize, usize))
         .step_by(per_strip)
         .map(|a0| (a0, (a0 + per_strip).min(qh)))
         .collect();
+    // Each worker thread keeps its buffers from strip to strip and call to call: big
+    // buffers freed go back to the system, and fresh ones cost more in page faults than the
+    // copies that fill them.
     let parts: Vec<Vec<f32>> = strips
         .par_iter()
-        .map(|&(a0, a1)| strip(conv, map, pool, (oy, ox), (a0, a1), qw))
+        .map(|&(a0, a1)| {
+            SCRATCH.with(|scratch| strip(conv, map, pool, (oy, ox), (a0, a1), qw, &mut scratch.borrow_mut()))
+        })
         .collect();
     // Parts are (f, a1 − a0, qw) each; the map is (f, qh, qw).
     let mut out = vec![0.0f32; conv.f * qh * qw];
@@ -299,6 +309,18 @@ fn conv_relu_pool(conv: &Conv, map: &Map, pool: usize, (oy, ox): (usize, usize))
     (out, qh, qw)
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Buffers one strip needs, reused by the next on the same thread.
+#[derive(Default)]
+struct Scratch {
+    cols: Vec<f32>,
+    conv: Vec<f32>,
+    column_max: Vec<f32>,
+}
+
 /// Pooled rows `a0..a1` of [`conv_relu_pool`], as `(f, a1 − a0, qw)`.
 fn strip(
     conv: &Conv,
@@ -307,6 +329,7 @@ fn strip(
     (oy, ox): (usize, usize),
     (a0, a1): (usize, usize),
     qw: usize,
+    scratch: &mut Scratch,
 ) -> Vec<f32> {
     let (h, w, k, c) = (map.h, map.w, conv.k, conv.c);
     let top = oy + pool * a0;
@@ -316,61 +339,140 @@ fn strip(
     let n = conv_rows * w - (k - 1);
     debug_assert!(top + conv_rows + k - 1 <= h);
     let ckk = c * k * k;
-    let mut cols = vec![0.0f32; ckk * n];
-    for ch in 0..c {
+    let out_conv = &mut scratch.conv;
+    out_conv.clear();
+    out_conv.reserve(conv.f * n);
+    for &b in &conv.bias {
+        out_conv.extend(std::iter::repeat_n(b, n));
+    }
+    assert!(out_conv.len() == conv.f * n && conv.weight.len() == conv.f * ckk);
+    assert!((c - 1) * h * w + (top + k - 1) * w + (k - 1) + n <= map.values.len());
+    if ckk > TAPS_FROM {
+        // Deep input: one product per kernel tap, straight from the map (its channels are
+        // h · w apart), accumulated into the output. No im2col copy: for the dense layer
+        // as a 6×6 convolution that copy would be 1,152 values per position.
         for ki in 0..k {
             for kj in 0..k {
-                let row = (ch * k + ki) * k + kj;
-                let start = ch * h * w + (top + ki) * w + kj;
-                cols[row * n..(row + 1) * n].copy_from_slice(&map.values[start..start + n]);
+                let start = (top + ki) * w + kj;
+                // SAFETY: dst is f × n (row stride n); lhs the f × c weights of tap (ki, kj)
+                // (row stride ckk, column stride k²); rhs c × n from `start`, rows h · w
+                // apart: the last element read is asserted inside the map above.
+                unsafe {
+                    gemm::gemm(
+                        conv.f,
+                        n,
+                        c,
+                        out_conv.as_mut_ptr(),
+                        1,
+                        n as isize,
+                        true,
+                        conv.weight.as_ptr().add(ki * k + kj),
+                        (k * k) as isize,
+                        ckk as isize,
+                        map.values.as_ptr().add(start),
+                        1,
+                        (h * w) as isize,
+                        1.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
             }
         }
-    }
-    let mut out_conv = vec![0.0f32; conv.f * n];
-    for (plane, &b) in out_conv.chunks_mut(n).zip(&conv.bias) {
-        plane.fill(b);
-    }
-    // SAFETY: dst is f × n (row stride n), lhs the f × ckk weights (row stride ckk), rhs the
-    // ckk × n columns (row stride n), all contiguous and of exactly those lengths.
-    unsafe {
-        gemm::gemm(
-            conv.f,
-            n,
-            ckk,
-            out_conv.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            conv.weight.as_ptr(),
-            1,
-            ckk as isize,
-            cols.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
+    } else {
+        let cols = &mut scratch.cols;
+        cols.clear();
+        cols.reserve(ckk * n);
+        for ch in 0..c {
+            for ki in 0..k {
+                for kj in 0..k {
+                    let start = ch * h * w + (top + ki) * w + kj;
+                    cols.extend_from_slice(&map.values[start..start + n]);
+                }
+            }
+        }
+        assert!(cols.len() == ckk * n);
+        // SAFETY: dst is f × n (row stride n), lhs the f × ckk weights (row stride ckk), rhs
+        // the ckk × n columns (row stride n), all contiguous and of exactly those lengths.
+        unsafe {
+            gemm::gemm(
+                conv.f,
+                n,
+                ckk,
+                out_conv.as_mut_ptr(),
+                1,
+                n as isize,
+                true,
+                conv.weight.as_ptr(),
+                1,
+                ckk as isize,
+                cols.as_ptr(),
+                1,
+                n as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                Parallelism::None,
+            );
+        }
     }
     let rows = a1 - a0;
     let mut pooled = vec![0.0f32; conv.f * rows * qw];
-    for f in 0..conv.f {
-        let plane = &out_conv[f * n..(f + 1) * n];
-        for a in 0..rows {
-            for b in 0..qw {
-                let mut best = 0.0f32; // ReLU: the maximum of the cell and zero.
-                for dy in 0..pool {
-                    let base = (a * pool + dy) * w + ox + b * pool;
-                    for &v in &plane[base..base + pool] {
-                        best = best.max(v);
-                    }
-                }
-                pooled[(f * rows + a) * qw + b] = best;
-            }
+    let used = ox + qw * pool;
+    scratch.column_max.resize(used, 0.0);
+    for (plane, out) in out_conv.chunks(n).zip(pooled.chunks_mut(rows * qw)) {
+        for (a, out_row) in out.chunks_mut(qw).enumerate() {
+            pool_rows(
+                &plane[a * pool * w..],
+                w,
+                pool,
+                ox,
+                &mut scratch.column_max,
+                out_row,
+            );
         }
     }
     pooled
+}
+
+/// One pooled row: the maximum down `pool` rows of `plane` (rows `w` apart), then across
+/// each run of `pool` columns from `ox`, then ReLU. Branch-free, so it vectorises.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn pool_rows(plane: &[f32], w: usize, pool: usize, ox: usize, column_max: &mut [f32], out: &mut [f32]) {
+    let used = column_max.len();
+    column_max.copy_from_slice(&plane[..used]);
+    for dy in 1..pool {
+        for (m, &v) in column_max.iter_mut().zip(&plane[dy * w..dy * w + used]) {
+            *m = m.max(v);
+        }
+    }
+    let row = &column_max[ox..];
+    match pool {
+        // The dense layer's map: ReLU alone.
+        1 => {
+            for (o, &v) in out.iter_mut().zip(row) {
+                *o = v.max(0.0);
+            }
+        }
+        2 => {
+            for (o, pair) in out.iter_mut().zip(row.chunks_exact(2)) {
+                *o = pair[0].max(pair[1]).max(0.0);
+            }
+        }
+        3 => {
+            for (o, triple) in out.iter_mut().zip(row.chunks_exact(3)) {
+                *o = triple[0].max(triple[1]).max(triple[2]).max(0.0);
+            }
+        }
+        _ => {
+            for (o, cell) in out.iter_mut().zip(row.chunks_exact(pool)) {
+                *o = cell.iter().fold(0.0f32, |m, &v| m.max(v));
+            }
+        }
+    }
 }
