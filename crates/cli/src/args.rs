@@ -118,10 +118,11 @@ pub struct HrscArgs {
     /// Detection training: also add this many windows the catalogue says hold no crater.
     #[arg(long, default_value_t = 0)]
     pub catalogue_negatives: usize,
-    /// Standardise each tile (mean 128, standard deviation 32) before cutting blocks, for a
-    /// detector with `input_norm = "per_tile"`.
-    #[arg(long)]
-    pub standardise: bool,
+    /// Gray values of the blocks: as the tile holds them, the tile standardised as a whole
+    /// (for `input_norm = "per_tile"`), or each pixel over the 48×48 square around it (for
+    /// `input_norm = "local"`).
+    #[arg(long, value_enum, default_value_t = StretchArg::None)]
+    pub stretch: StretchArg,
     /// The folder to write (an existing one only with --force).
     #[arg(long)]
     pub out: PathBuf,
@@ -345,6 +346,23 @@ impl From<ScanArg> for craters_detect::ScanMethod {
             ScanArg::Auto => craters_detect::ScanMethod::Auto,
             ScanArg::Dense => craters_detect::ScanMethod::Dense,
             ScanArg::Windows => craters_detect::ScanMethod::Windows,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StretchArg {
+    None,
+    Standardise,
+    Local,
+}
+
+impl From<StretchArg> for craters_dataset::Stretch {
+    fn from(arg: StretchArg) -> Self {
+        match arg {
+            StretchArg::None => craters_dataset::Stretch::None,
+            StretchArg::Standardise => craters_dataset::Stretch::Standardise,
+            StretchArg::Local => craters_dataset::Stretch::Local,
         }
     }
 }

@@ -3,9 +3,7 @@
 use std::time::Instant;
 
 use craters_dataset::synth::{SynthParams, generate as generate_sets, write_seed_layout};
-use craters_dataset::{
-    ClassBalance, ClassFolders, OutputParams, Stretch, inspect as inspect_path, write_preview,
-};
+use craters_dataset::{ClassBalance, ClassFolders, OutputParams, inspect as inspect_path, write_preview};
 
 use craters_dataset::hrsc::{Border, HrscParams, write_layout};
 
@@ -51,11 +49,7 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         },
         catalogue_positives: args.catalogue_positives,
         catalogue_negatives: args.catalogue_negatives,
-        stretch: if args.standardise {
-            Stretch::Standardise
-        } else {
-            Stretch::None
-        },
+        stretch: args.stretch.into(),
     };
     let start = Instant::now();
     let out = OutputParams::new(&args.out).force(args.force);

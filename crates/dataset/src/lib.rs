@@ -59,7 +59,9 @@ pub use output::{
 };
 pub use preview::{PreviewRow, write_preview};
 pub use split::{Split, SplitParams, ValidSplitParams, shuffle, stratified_split};
-pub use tile::{STRETCH_MEAN, STRETCH_STD, Stretch, Tile, reflect};
+pub use tile::{
+    LOCAL_EPSILON, LOCAL_SIDE, STRETCH_MEAN, STRETCH_STD, Stretch, Tile, reflect, standardise_locally,
+};
 pub use weights::ClassWeights;
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use image::GrayImage;
 use image::imageops::FilterType;
+use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::image_io::{decode_image, decode_image_file};
@@ -22,6 +23,13 @@ pub enum Stretch {
     /// convolution, and a detector can run over the image fully convolutionally. The HRSC
     /// tiles' standard deviations range from 6.6 to 21.7 gray levels.
     Standardise,
+    /// Each pixel standardised over the window-sized square around it, at the window's
+    /// scale ([`standardise_locally`]): contrast normalisation that adapts to the crater
+    /// size as a per-window standardisation does, but the same for every window that holds
+    /// the pixel, so it too lets a detector run fully convolutionally. Applied to blocks
+    /// when they are cut (from a three times larger crop, for the squares around the
+    /// block's edge pixels) and to each pyramid level when an image is scanned.
+    Local,
 }
 
 impl Stretch {
@@ -40,6 +48,8 @@ pub const STRETCH_STD: f64 = 32.0;
 #[derive(Debug, Clone)]
 pub struct Tile {
     image: GrayImage,
+    /// Blocks are cut [`Stretch::Local`]-standardised.
+    pub(crate) local: bool,
 }
 
 impl Tile {
@@ -47,19 +57,19 @@ impl Tile {
     /// streamed from the file: a big image is held once, decoded.
     pub fn load(path: &Path) -> Result<Self> {
         let image = decode_image_file(path, "a PGM or PNG tile")?.into_luma8();
-        Ok(Tile { image })
+        Ok(Tile { image, local: false })
     }
 
     /// Decodes the bytes of a tile image; `path` names it in errors. Its size is checked
     /// against [`MAX_IMAGE_BYTES`](crate::MAX_IMAGE_BYTES) before decoding.
     pub fn decode(path: &Path, bytes: &[u8]) -> Result<Self> {
         let image = decode_image(path, bytes, "a PGM or PNG tile")?.into_luma8();
-        Ok(Tile { image })
+        Ok(Tile { image, local: false })
     }
 
     /// A tile from a grayscale image.
     pub fn from_image(image: GrayImage) -> Self {
-        Tile { image }
+        Tile { image, local: false }
     }
 
     /// Width in pixels.
@@ -80,22 +90,29 @@ impl Tile {
     /// The tile with its gray values mapped by `stretch` (a flat tile stays flat, at the
     /// stretch's mean).
     pub fn stretched(&self, stretch: Stretch) -> Tile {
-        if stretch.is_none() {
-            return self.clone();
+        match stretch {
+            Stretch::None => self.clone(),
+            // The gray values stay; blocks are standardised as they are cut.
+            Stretch::Local => Tile {
+                local: true,
+                ..self.clone()
+            },
+            Stretch::Standardise => {
+                let table = self.stretch_table(stretch);
+                let mut image = self.image.clone();
+                for p in image.iter_mut() {
+                    *p = table[usize::from(*p)];
+                }
+                Tile { image, local: false }
+            }
         }
-        let table = self.stretch_table(stretch);
-        let mut image = self.image.clone();
-        for p in image.iter_mut() {
-            *p = table[usize::from(*p)];
-        }
-        Tile { image }
     }
 
     /// What `stretch` maps each gray value of this tile to: a lookup table, so that a big
     /// image can be mapped while it is read instead of copied.
     pub fn stretch_table(&self, stretch: Stretch) -> [u8; 256] {
         match stretch {
-            Stretch::None => std::array::from_fn(|p| p as u8),
+            Stretch::None | Stretch::Local => std::array::from_fn(|p| p as u8),
             Stretch::Standardise => {
                 let mut histogram = [0u64; 256];
                 for &p in self.image.as_raw() {
@@ -128,6 +145,62 @@ impl Tile {
         let h = ((self.height() as f64 * factor).round() as u32).max(1);
         image::imageops::resize(&self.image, w, h, FilterType::Triangle)
     }
+}
+
+/// Side of the square [`standardise_locally`] takes each pixel's statistics over: the
+/// network's 48-pixel window.
+pub const LOCAL_SIDE: usize = 48;
+/// Added to the local standard deviation (pixels in [0, 1]), so that a flat square stays
+/// finite; as in the network's per-image standardisation.
+pub const LOCAL_EPSILON: f64 = 1e-3;
+
+/// Each pixel of the `width × height` image (pixels in [0, 1], row-major) at least
+/// `side / 2` from its border, standardised by the mean and standard deviation of the
+/// `side × side` square `[x − side/2, x + side/2)²` around it, then put back on the 8-bit
+/// scale of [`Stretch::Standardise`] (`round(128 + 32 z)`, clamped to 0–255, divided by 255):
+/// the `(width − side) × (height − side)` inner pixels, row-major. Sums run in f64 over
+/// summed-area tables, so each pixel costs the same whatever the side.
+pub fn standardise_locally(pixels: &[f32], width: usize, height: usize, side: usize) -> Vec<f32> {
+    assert_eq!(pixels.len(), width * height);
+    let half = side / 2;
+    if width < side || height < side {
+        return Vec::new();
+    }
+    // Summed-area tables of values and squares, (w + 1) × (h + 1).
+    let stride = width + 1;
+    let mut sum = vec![0.0f64; stride * (height + 1)];
+    let mut sum_sq = vec![0.0f64; stride * (height + 1)];
+    for y in 0..height {
+        let (mut row, mut row_sq) = (0.0f64, 0.0f64);
+        for x in 0..width {
+            let v = f64::from(pixels[y * width + x]);
+            row += v;
+            row_sq += v * v;
+            sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + row;
+            sum_sq[(y + 1) * stride + x + 1] = sum_sq[y * stride + x + 1] + row_sq;
+        }
+    }
+    let box_sum = |t: &[f64], x0: usize, y0: usize| {
+        t[(y0 + side) * stride + x0 + side] - t[y0 * stride + x0 + side] - t[(y0 + side) * stride + x0]
+            + t[y0 * stride + x0]
+    };
+    let n = (side * side) as f64;
+    let (out_w, out_h) = (width - side, height - side);
+    let mut out = vec![0.0f32; out_w * out_h];
+    // Rows in parallel: each value depends on the tables alone, so on no thread count.
+    out.par_chunks_mut(out_w.max(1))
+        .enumerate()
+        .for_each(|(row, out_row)| {
+            let (y0, y) = (row, row + half);
+            for (col, value) in out_row.iter_mut().enumerate() {
+                let (x0, x) = (col, col + half);
+                let mean = box_sum(&sum, x0, y0) / n;
+                let var = (box_sum(&sum_sq, x0, y0) / n - mean * mean).max(0.0);
+                let z = (f64::from(pixels[y * width + x]) - mean) / (var.sqrt() + LOCAL_EPSILON);
+                *value = ((STRETCH_MEAN + STRETCH_STD * z).round().clamp(0.0, 255.0) / 255.0) as f32;
+            }
+        });
+    out
 }
 
 /// Index `i` mirrored into `0..n` without repeating the edge pixel (numpy's "reflect").

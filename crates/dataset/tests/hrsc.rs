@@ -8,7 +8,7 @@ use craters_dataset::hrsc::{
     Border, HrscFolder, HrscParams, TILES, is_current, read_candidates, read_catalogue, write_layout,
     write_toy_benchmark,
 };
-use craters_dataset::{Error, OutputParams, PATCH_PIXELS, SeedData, read_npy};
+use craters_dataset::{Error, OutputParams, PATCH_PIXELS, SeedData, Stretch, read_npy};
 
 fn toy(dir: &Path) -> PathBuf {
     let root = dir.join("bench");
@@ -165,6 +165,47 @@ fn skipping_border_blocks_counts_them() {
         written.train.data.len() + written.train.skipped,
         reflected.train.data.len()
     );
+}
+
+#[test]
+fn stretched_layouts_standardise_blocks_and_name_the_stretch() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let mean_std = |values: &[f32]| {
+        let n = values.len() as f64;
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        (mean * 255.0, var.sqrt() * 255.0)
+    };
+    let plain = write_layout(
+        &params(&root).check().unwrap(),
+        OutputParams::new(dir.path().join("plain")),
+    )
+    .unwrap();
+    for (stretch, name) in [(Stretch::Standardise, "standardise"), (Stretch::Local, "local")] {
+        let out = dir.path().join(name);
+        let stretched = HrscParams {
+            stretch,
+            ..params(&root)
+        };
+        let written = write_layout(&stretched.check().unwrap(), OutputParams::new(&out)).unwrap();
+        assert_eq!(written.train.data.len(), plain.train.data.len());
+        let (mean, std) = mean_std(written.train.data.pixels());
+        // Standardised around 128 ± 32 gray levels (the toy tile is 60 ± 20 or so).
+        assert!(
+            (mean - 128.0).abs() < 12.0 && (std - 32.0).abs() < 12.0,
+            "{name}: {mean} ± {std}"
+        );
+        assert_ne!(written.train.data.pixels(), plain.train.data.pixels());
+        let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+        assert!(
+            manifest.contains(&format!("\"stretch\": \"{name}\"")),
+            "{manifest}"
+        );
+    }
+    // No stretch: the manifest does not mention it (older layouts stay current).
+    let manifest = fs::read_to_string(dir.path().join("plain").join("manifest.json")).unwrap();
+    assert!(!manifest.contains("stretch"));
 }
 
 /// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the

@@ -29,7 +29,7 @@ pub struct DetectConfig {
     pub nms_radius_ratio: f64,
     /// Score threshold of the reported precision, recall and F1, and of the overlay. Default
     /// 0.9: on the HRSC training tiles the best-F1 threshold of the hrsc-detect models lay
-    /// between 0.90 and 0.97 (a window scores high wherever part of a crater shows).
+    /// between 0.88 and 0.98 (a window scores high wherever part of a crater shows).
     pub threshold: f64,
     /// When a detection finds a catalogued crater.
     pub matching: MatchRule,

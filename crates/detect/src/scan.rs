@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use craters_dataset::hrsc::BLOCK_PER_CRATER_RADIUS;
-use craters_dataset::{PATCH_PIXELS, PATCH_SIDE, Stretch, Tile};
+use craters_dataset::{LOCAL_SIDE, PATCH_PIXELS, PATCH_SIDE, Stretch, Tile, standardise_locally};
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, DenseNet, InputNorm, sigmoid};
 use rayon::prelude::*;
@@ -150,6 +150,9 @@ pub fn detect_with_progress(
         InputNorm::PerTile => Stretch::Standardise,
         _ => Stretch::None,
     };
+    // A model trained on locally standardised blocks scans locally standardised levels:
+    // each region is sampled with a margin of half the square and standardised.
+    let local = model.config().input_norm == InputNorm::Local;
     let table = tile.stretch_table(stretch);
     let (tile_w, tile_h) = (tile.width(), tile.height());
     let plans = plan_levels(model, config, tile_w, tile_h);
@@ -217,9 +220,19 @@ pub fn detect_with_progress(
             let left = (e0 * s) as i64 - half;
             let top = (f0 * s) as i64 - half;
             let (w, h) = (r.width(), r.height());
-            let pixels = plan
-                .level
-                .region(tile.image(), &table, left..left + w as i64, top..top + h as i64);
+            let pixels = if local {
+                let m = (LOCAL_SIDE / 2) as i64;
+                let wide = plan.level.region(
+                    tile.image(),
+                    &table,
+                    left - m..left + w as i64 + m,
+                    top - m..top + h as i64 + m,
+                );
+                standardise_locally(&wide, w + LOCAL_SIDE, h + LOCAL_SIDE, LOCAL_SIDE)
+            } else {
+                plan.level
+                    .region(tile.image(), &table, left..left + w as i64, top..top + h as i64)
+            };
             let scores = match &dense {
                 Some(net) => score_dense(net, &pixels, w, h, s)?,
                 None => score_windows(model, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size)?,

@@ -7,10 +7,19 @@ use craters_metrics::detection::{Circle, Detection};
 
 /// Greedy non-maximum suppression: from the highest score down, keeps a detection unless a
 /// kept one overlaps it — centre distance below `overlap` × the smaller radius and radii
-/// within a factor `max_radius_ratio`. Returns the kept detections, highest score first.
+/// within a factor `max_radius_ratio`. Returns the kept detections, highest score first;
+/// equal scores are taken in order of radius, then row, then column, so the result does not
+/// depend on the order of `detections` (a mosaic of repeated tiles has exact ties, and the
+/// pieces of a big image deliver their hypotheses in an order of their own).
 pub fn suppress_overlaps(detections: &[Detection], overlap: f64, max_radius_ratio: f64) -> Vec<Detection> {
     let mut sorted = detections.to_vec();
-    sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
+    sorted.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.circle.r.total_cmp(&b.circle.r))
+            .then(a.circle.y.total_cmp(&b.circle.y))
+            .then(a.circle.x.total_cmp(&b.circle.x))
+    });
     let cell = sorted.iter().map(|d| d.circle.r).fold(1.0, f64::max) * overlap.max(1.0);
     let key = |c: &Circle| ((c.x / cell).floor() as i64, (c.y / cell).floor() as i64);
     let mut kept: Vec<Detection> = Vec::new();

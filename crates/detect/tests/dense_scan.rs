@@ -70,7 +70,7 @@ fn assert_same(a: &TileDetections, b: &TileDetections, tolerance: f64, what: &st
 #[test]
 fn dense_and_per_window_scans_give_the_same_detections() {
     let tile = image(300, 260);
-    for norm in [InputNorm::Raw, InputNorm::PerTile] {
+    for norm in [InputNorm::Raw, InputNorm::PerTile, InputNorm::Local] {
         let model = model(norm);
         let dense = run(&model, &tile, ScanMethod::Dense, 2048);
         let windows = run(&model, &tile, ScanMethod::Windows, 2048);
@@ -104,19 +104,26 @@ fn per_image_models_scan_window_by_window_and_refuse_the_dense_pass() {
 #[test]
 fn detections_do_not_depend_on_the_piece_size() {
     let tile = image(300, 260);
-    let model = model(InputNorm::Raw);
-    let whole = run(&model, &tile, ScanMethod::Dense, 2048);
-    assert_eq!(whole.pieces, 1);
-    for piece in [64, 100, 150] {
-        let cut = run(&model, &tile, ScanMethod::Dense, piece);
-        assert!(cut.pieces > 1);
-        // The same level pixels and windows; the scores may differ in the last bits (the
-        // gemm's blocking follows the strip width).
-        assert_same(&whole, &cut, 1e-5, &format!("piece {piece}"));
+    for norm in [InputNorm::Raw, InputNorm::Local] {
+        let model = model(norm);
+        let whole = run(&model, &tile, ScanMethod::Dense, 2048);
+        assert_eq!(whole.pieces, 1);
+        for piece in [64, 100, 150] {
+            let cut = run(&model, &tile, ScanMethod::Dense, piece);
+            assert!(cut.pieces > 1);
+            // The same level pixels and windows; the scores may differ in the last bits
+            // (the gemm's blocking follows the strip width).
+            assert_same(&whole, &cut, 1e-5, &format!("{norm:?}, piece {piece}"));
+        }
+        // The per-window path, in pieces, too.
+        let windows = run(&model, &tile, ScanMethod::Windows, 100);
+        assert_same(
+            &whole,
+            &windows,
+            1e-5,
+            &format!("{norm:?}, per window, piece 100"),
+        );
     }
-    // The per-window path, in pieces, too.
-    let windows = run(&model, &tile, ScanMethod::Windows, 100);
-    assert_same(&whole, &windows, 1e-5, "per window, piece 100");
 }
 
 #[test]

@@ -38,4 +38,18 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn suppression_does_not_depend_on_the_input_order(found in detections(), seed in any::<u64>()) {
+        // A permutation of the input (ties in score are frequent with these scores).
+        let mut shuffled = found.clone();
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(suppress_overlaps(&found, 1.0, 2.0), suppress_overlaps(&shuffled, 1.0, 2.0));
+    }
 }

@@ -180,8 +180,12 @@ impl ExperimentConfig {
         if let Some(hrsc) = &hrsc {
             // Training blocks and the model's card must agree on the stretch, or detection
             // would scan images unlike the ones the model learnt from.
-            let per_tile = self.model.input_norm == InputNorm::PerTile;
-            if per_tile != (hrsc.stretch == Stretch::Standardise) {
+            let matching = match self.model.input_norm {
+                InputNorm::PerTile => Stretch::Standardise,
+                InputNorm::Local => Stretch::Local,
+                InputNorm::Raw | InputNorm::PerImage => Stretch::None,
+            };
+            if matching != hrsc.stretch {
                 return Err(Error::StretchMismatch {
                     input_norm: self.model.input_norm,
                     stretch: hrsc.stretch,

@@ -49,11 +49,11 @@ pub enum Error {
     /// Leave-one-tile-out without the benchmark to cut tiles from.
     #[error("[cross_tile] tiles needs [data.hrsc] (the benchmark folder)")]
     CrossTileWithoutHrsc,
-    /// `[model] input_norm = "per_tile"` without `[data.hrsc] stretch = "standardise"`, or
-    /// the other way round.
+    /// `[model] input_norm` and `[data.hrsc] stretch` that do not go together.
     #[error(
         "invalid config: [model] input_norm = {input_norm:?} with [data.hrsc] stretch = {stretch:?}; \
-         expected input_norm = \"per_tile\" exactly when stretch = \"standardise\""
+         expected input_norm = \"per_tile\" with stretch = \"standardise\", \"local\" with \"local\", \
+         and no stretch otherwise"
     )]
     StretchMismatch {
         /// The model's input normalisation.

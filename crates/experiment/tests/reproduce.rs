@@ -128,6 +128,21 @@ fn bad_configs_are_clear_errors() {
     );
     assert!(load("[data.hrsc]\ntilez = []\n").contains("unknown field `tilez`"));
     assert!(load("[model]\ninput_norm = \"global\"\n").contains("unknown variant `global`"));
+    // The blocks' stretch and the model's input must go together.
+    for (norm, stretch) in [
+        ("per_tile", "none"),
+        ("per_image", "standardise"),
+        ("local", "standardise"),
+        ("per_tile", "local"),
+    ] {
+        let err = load(&format!(
+            "[model]\ninput_norm = \"{norm}\"\n[data.hrsc]\nstretch = \"{stretch}\"\n"
+        ));
+        assert!(
+            err.contains("input_norm") && err.contains("stretch"),
+            "{norm} {stretch}: {err}"
+        );
+    }
     let missing = ExperimentConfig::load(&dir.path().join("nope.toml"))
         .unwrap_err()
         .to_string();
@@ -138,6 +153,8 @@ fn bad_configs_are_clear_errors() {
         "configs/smoke.toml",
         "configs/hrsc.toml",
         "configs/hrsc-detect.toml",
+        "configs/hrsc-detect-per-tile.toml",
+        "configs/hrsc-detect-per-image.toml",
     ] {
         ExperimentConfig::load(&committed(config)).unwrap();
     }

@@ -47,6 +47,12 @@ pub enum InputNorm {
     /// normalisation commutes with the convolutions, so detection runs fully
     /// convolutionally.
     PerTile,
+    /// Pixels standardised one by one over the 48×48 square around each
+    /// (`craters_dataset::Stretch::Local`), before the windows were cut: training blocks
+    /// are cut that way, and a detector standardises each pyramid level likewise. The
+    /// network maps them as for `PerTile`. Adapts to the crater size as `PerImage` does,
+    /// and commutes with the convolutions as `PerTile` does.
+    Local,
 }
 
 impl InputNorm {

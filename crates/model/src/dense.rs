@@ -13,20 +13,23 @@
 //! strips of output rows: the strip's im2col matrix is built with the "wide row" trick (a
 //! row of the map and the `k − 1` values after it are one contiguous run, so each kernel tap
 //! is a single copy; the columns that wrap into the next row are computed and dropped), then
-//! one `gemm` per strip. Strips run in parallel; every output value is computed by one gemm
+//! one `gemm` per strip; deep kernels (the second block, the dense layer) skip the copy and
+//! multiply each kernel tap straight from the map, one `gemm` per tap. The products go
+//! through the fused kernels' bounds-checked `matmul`. Strips run in parallel; every output value is computed by one gemm
 //! in one order, so the scores do not depend on the thread count.
 //!
 //! The scores equal those of [`CraterCnn::logits`] on the cut windows up to float rounding
 //! (the sums run in another order); `tests/dense.rs` checks it at every offset.
 
 use candle_core::Tensor;
-use gemm::Parallelism;
 use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::config::InputNorm;
 use crate::error::{Error, Result};
+use crate::fused::matmul;
 use crate::model::{CraterCnn, sigmoid};
+use crate::network::PER_TILE_AFFINE;
 
 /// About this many output columns (conv positions) per strip: the im2col matrix of a strip
 /// of the second block is then 144 × 8192 floats, 4.5 MiB.
@@ -118,8 +121,18 @@ impl CraterCnn {
             })
         };
         let (c1, c2, k) = (config.conv1_filters, config.conv2_filters, config.kernel);
+        let mut conv1 = Conv::from(get("conv1.weight")?, get("conv1.bias")?, c1, 1, k)?;
+        if matches!(config.input_norm, InputNorm::PerTile | InputNorm::Local) {
+            // The network's input map x · a + s, folded into the first convolution:
+            // w ∗ (x · a + s) + b = (a · w) ∗ x + (b + s · Σw).
+            let (a, shift) = PER_TILE_AFFINE;
+            for (weights, bias) in conv1.weight.chunks_mut(k * k).zip(&mut conv1.bias) {
+                *bias += shift * weights.iter().sum::<f32>();
+                weights.iter_mut().for_each(|w| *w *= a);
+            }
+        }
         Ok(DenseNet {
-            conv1: Conv::from(get("conv1.weight")?, get("conv1.bias")?, c1, 1, k)?,
+            conv1,
             conv2: Conv::from(get("conv2.weight")?, get("conv2.bias")?, c2, c1, k)?,
             // dense1.weight is (dense, c2 · p · p), flattened from (c2, p, p): a (dense, c2, p,
             // p) convolution kernel as it stands.
@@ -345,8 +358,6 @@ fn strip(
     for &b in &conv.bias {
         out_conv.extend(std::iter::repeat_n(b, n));
     }
-    assert!(out_conv.len() == conv.f * n && conv.weight.len() == conv.f * ckk);
-    assert!((c - 1) * h * w + (top + k - 1) * w + (k - 1) + n <= map.values.len());
     if ckk > TAPS_FROM {
         // Deep input: one product per kernel tap, straight from the map (its channels are
         // h · w apart), accumulated into the output. No im2col copy: for the dense layer
@@ -354,32 +365,13 @@ fn strip(
         for ki in 0..k {
             for kj in 0..k {
                 let start = (top + ki) * w + kj;
-                // SAFETY: dst is f × n (row stride n); lhs the f × c weights of tap (ki, kj)
-                // (row stride ckk, column stride k²); rhs c × n from `start`, rows h · w
-                // apart: the last element read is asserted inside the map above.
-                unsafe {
-                    gemm::gemm(
-                        conv.f,
-                        n,
-                        c,
-                        out_conv.as_mut_ptr(),
-                        1,
-                        n as isize,
-                        true,
-                        conv.weight.as_ptr().add(ki * k + kj),
-                        (k * k) as isize,
-                        ckk as isize,
-                        map.values.as_ptr().add(start),
-                        1,
-                        (h * w) as isize,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
-                }
+                matmul(
+                    (conv.f, n, c),
+                    (out_conv, n, 1),
+                    true,
+                    (&conv.weight[ki * k + kj..], ckk, k * k),
+                    (&map.values[start..], h * w, 1),
+                );
             }
         }
     } else {
@@ -394,32 +386,13 @@ fn strip(
                 }
             }
         }
-        assert!(cols.len() == ckk * n);
-        // SAFETY: dst is f × n (row stride n), lhs the f × ckk weights (row stride ckk), rhs
-        // the ckk × n columns (row stride n), all contiguous and of exactly those lengths.
-        unsafe {
-            gemm::gemm(
-                conv.f,
-                n,
-                ckk,
-                out_conv.as_mut_ptr(),
-                1,
-                n as isize,
-                true,
-                conv.weight.as_ptr(),
-                1,
-                ckk as isize,
-                cols.as_ptr(),
-                1,
-                n as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                Parallelism::None,
-            );
-        }
+        matmul(
+            (conv.f, n, ckk),
+            (out_conv, n, 1),
+            true,
+            (&conv.weight, ckk, 1),
+            (cols, n, 1),
+        );
     }
     let rows = a1 - a0;
     let mut pooled = vec![0.0f32; conv.f * rows * qw];

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 const DEAD: u32 = u32::MAX;
 
 /// Element types the kernel runs on (f32 for training, f64 for the gradient checks).
-trait Real:
+pub(crate) trait Real:
     WithDType + Copy + Send + Sync + PartialOrd + Add<Output = Self> + AddAssign + Mul<Output = Self>
 {
 }
@@ -239,7 +239,7 @@ impl ConvReluPool {
 
 /// `dst (m × n) [+]= lhs (m × k) · rhs (k × n)` on one thread; each matrix is given with its
 /// row and column strides.
-fn matmul<T: Real>(
+pub(crate) fn matmul<T: Real>(
     (m, n, k): (usize, usize, usize),
     (dst, dst_rs, dst_cs): (&mut [T], usize, usize),
     accumulate: bool,

@@ -35,7 +35,7 @@ pub use config::{InputNorm, Kernels, SeedCnnConfig, Shapes};
 pub use dense::{DenseNet, WindowScores};
 pub use error::{Error, Result};
 pub use model::{CONFIG_FILE, CraterCnn, ModelCard, PREDICT_BATCH, WEIGHTS_FILE, sigmoid};
-pub use network::{SeedCnn, bce_with_logits, keras_init, max_pool};
+pub use network::{PER_TILE_AFFINE, SeedCnn, bce_with_logits, keras_init, max_pool};
 pub use optim::{Adam, AdamConfig, AdamState};
 pub use train::{
     BEST_DIR, Checkpointer, ClassWeighting, EarlyStopping, EpochRecord, History, ProgressSink, RESUME_FILE,

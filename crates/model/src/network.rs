@@ -117,7 +117,12 @@ impl ModuleT for SeedCnn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let normalised;
         let xs = match self.config.input_norm {
-            InputNorm::Raw | InputNorm::PerTile => xs,
+            InputNorm::Raw => xs,
+            InputNorm::PerTile | InputNorm::Local => {
+                let (scale, shift) = PER_TILE_AFFINE;
+                normalised = xs.affine(f64::from(scale), f64::from(shift))?;
+                &normalised
+            }
             InputNorm::PerImage => {
                 normalised = per_image_standardise(xs)?;
                 &normalised
@@ -143,6 +148,17 @@ impl ModuleT for SeedCnn {
         self.dense2.forward(&xs)?.squeeze(D::Minus1)
     }
 }
+
+/// `x · scale + shift` of [`InputNorm::PerTile`] and [`InputNorm::Local`]: a pixel of a standardised tile (mean
+/// `STRETCH_MEAN`, standard deviation `STRETCH_STD` gray levels, given in [0, 1]) becomes a
+/// value of mean 0 and standard deviation 1, the scale per-image standardisation gives. At
+/// the [0, 1] scale (standard deviation 0.125) the first convolution's weights would have to
+/// grow eightfold before the network could tell craters apart, and some leave-one-tile-out
+/// runs ended as constant detectors.
+pub const PER_TILE_AFFINE: (f32, f32) = (
+    (255.0 / craters_dataset::STRETCH_STD) as f32,
+    (-craters_dataset::STRETCH_MEAN / craters_dataset::STRETCH_STD) as f32,
+);
 
 /// Each image of `(N, C, H, W)` minus its mean, divided by its standard deviation + 1e-3.
 pub fn per_image_standardise(xs: &Tensor) -> candle_core::Result<Tensor> {

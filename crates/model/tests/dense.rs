@@ -42,7 +42,13 @@ fn cut(image: &[f32], width: usize, left: usize, top: usize) -> Vec<f32> {
 
 #[test]
 fn dense_scores_equal_the_scores_of_the_cut_windows_at_every_step() {
-    let model = network(InputNorm::Raw, 3);
+    for norm in [InputNorm::Raw, InputNorm::PerTile] {
+        dense_equals_cut_windows(norm);
+    }
+}
+
+fn dense_equals_cut_windows(norm: InputNorm) {
+    let model = network(norm, 3);
     let dense = model.dense().unwrap();
     assert_eq!((dense.stride(), dense.window()), (6, 48));
     let (width, height) = (97, 73);
@@ -64,7 +70,7 @@ fn dense_scores_equal_the_scores_of_the_cut_windows_at_every_step() {
             .zip(&expected)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst < 1e-5, "step {step}: largest difference {worst}");
+        assert!(worst < 1e-5, "{norm:?} step {step}: largest difference {worst}");
         // Not a constant map: the comparison means something.
         let spread = expected
             .iter()

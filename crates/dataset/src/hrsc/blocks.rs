@@ -7,7 +7,7 @@ use image::{GrayImage, ImageBuffer, Luma};
 use super::folder::HrscFolder;
 use crate::dataset::{Dataset, PATCH_SIDE};
 use crate::error::{Error, Result};
-use crate::tile::{Tile, reflect};
+use crate::tile::{LOCAL_SIDE, Tile, reflect, standardise_locally};
 
 /// The benchmark's tiles, West (1_*) to East (3_*).
 pub const TILES: [&str; 5] = ["1_24", "1_25", "2_24", "2_25", "3_24"];
@@ -59,12 +59,33 @@ impl Tile {
             return None;
         }
         let (x0, y0, side) = block_corner(x, y, r);
-        let crop: GrayImage = ImageBuffer::from_fn(side as u32, side as u32, |i, j| {
+        if self.local {
+            // Three blocks across, so that the square around every pixel of the middle
+            // block is in the crop; standardised at the 48-pixel scale, the middle kept.
+            let big = self.crop(x0 - side as i64, y0 - side as i64, 3 * side);
+            let n = 3 * PATCH_SIDE;
+            let resized = image::imageops::resize(&big, n as u32, n as u32, FilterType::Triangle);
+            let pixels: Vec<f32> = resized.pixels().map(|Luma([v])| f32::from(*v) / 255.0).collect();
+            let inner = standardise_locally(&pixels, n, n, LOCAL_SIDE);
+            // The inner image starts LOCAL_SIDE / 2 in: the middle block starts there at
+            // PATCH_SIDE − LOCAL_SIDE / 2.
+            let (inner_w, start) = (n - LOCAL_SIDE, PATCH_SIDE - LOCAL_SIDE / 2);
+            return Some(
+                (start..start + PATCH_SIDE)
+                    .flat_map(|row| inner[row * inner_w + start..row * inner_w + start + PATCH_SIDE].to_vec())
+                    .collect(),
+            );
+        }
+        Some(to_patch(&self.crop(x0, y0, side)))
+    }
+
+    /// The `side × side` square from (x0, y0), mirrored at the tile's border.
+    fn crop(&self, x0: i64, y0: i64, side: usize) -> GrayImage {
+        ImageBuffer::from_fn(side as u32, side as u32, |i, j| {
             let px = reflect(x0 + i64::from(i), self.width());
             let py = reflect(y0 + i64::from(j), self.height());
             *self.image().get_pixel(px as u32, py as u32)
-        });
-        Some(to_patch(&crop))
+        })
     }
 }
 
