@@ -32,7 +32,8 @@ pub enum Command {
     /// evaluation) into a run folder with metrics.json, history.csv, models, report.md and
     /// plots.
     Reproduce(ReproduceArgs),
-    /// Find craters on a whole tile: sliding windows over an image pyramid, non-maximum
+    /// Find craters on a whole image: every window of an image pyramid scored (fully
+    /// convolutionally when the model allows it, big images in pieces), non-maximum
     /// suppression; with a catalogue, precision, recall and F1 (detections.csv,
     /// overlay.png, metrics.json).
     Detect(DetectArgs),
@@ -134,10 +135,10 @@ pub struct HrscArgs {
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
-    /// Model folder (model.safetensors + config.json), e.g. runs/hrsc/models/final.
+    /// Model folder (model.safetensors + config.json), e.g. runs/hrsc-detect/models/final.
     #[arg(long)]
     pub model: PathBuf,
-    /// The tile: a PGM or PNG image.
+    /// The image: a PGM or PNG tile or mosaic (8-bit gray; up to 512 MiB decoded).
     #[arg(long)]
     pub tile: PathBuf,
     /// Crater catalogue (CSV rows x,y,d, no header) to score the detections against.
