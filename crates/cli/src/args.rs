@@ -34,8 +34,8 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// Find craters on a whole image: every window of an image pyramid scored (fully
     /// convolutionally when the model allows it, big images in pieces), non-maximum
-    /// suppression; with a catalogue, precision, recall and F1 (detections.csv,
-    /// overlay.png, metrics.json).
+    /// suppression; with a catalogue, precision, recall and F1 (detections.csv at the
+    /// threshold, hypotheses.csv, overlay.png, metrics.json).
     Detect(DetectArgs),
     /// Time training and inference of the seed network on generated patches (compare with
     /// the PyTorch and Keras peer scripts: same keys under --json).
@@ -163,7 +163,8 @@ pub struct DetectArgs {
     /// Side of the pieces a big image is scanned in, image pixels (overrides the config).
     #[arg(long)]
     pub piece: Option<usize>,
-    /// Keep detections scoring ≥ this in the figures and the overlay (overrides the config).
+    /// Operating threshold: detections scoring ≥ this go to detections.csv, the figures and
+    /// the overlay (overrides the config; hypotheses.csv keeps them all).
     #[arg(long)]
     pub threshold: Option<f64>,
 }

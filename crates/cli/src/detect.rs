@@ -36,7 +36,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     )?;
     let d = &summary.detections;
     println!(
-        "{}: {} windows ({}, {} piece{}) in {:.2} s ({:.0} windows/s), {} detections; wrote {}/detections.csv, {}metrics.json",
+        "{}: {} windows ({}, {} piece{}) in {:.2} s ({:.0} windows/s), {} detections at score ≥ {} ({} hypotheses); wrote {}/detections.csv, hypotheses.csv, {}metrics.json",
         args.tile.display(),
         d.windows,
         match d.method {
@@ -47,6 +47,8 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         if d.pieces == 1 { "" } else { "s" },
         d.seconds,
         d.windows as f64 / d.seconds,
+        summary.at_threshold,
+        config.threshold,
         d.detections.len(),
         args.out.display(),
         if summary.overlay { "overlay.png, " } else { "" }

@@ -1,5 +1,6 @@
 //! `craters detect`: load the model, the tile and the catalogue; detect; write
-//! `detections.csv`, `overlay.png` and `metrics.json`.
+//! `detections.csv` (the detections at the operating threshold), `hypotheses.csv` (every
+//! hypothesis the scan kept, for precision–recall work), `overlay.png` and `metrics.json`.
 
 use std::path::Path;
 
@@ -17,7 +18,8 @@ use crate::scan::{ScanProgress, TileDetections, detect_with_progress};
 /// Largest image (pixels) that gets an `overlay.png`: 64 Mpx, an 8,192² mosaic.
 pub const OVERLAY_MAX_PIXELS: usize = 1 << 26;
 
-/// `detections.csv`: header `x,y,r,score`, highest score first.
+/// A detections file (`detections.csv`, `hypotheses.csv`): header `x,y,r,score`, highest
+/// score first.
 pub fn detections_csv(detections: &[Detection]) -> String {
     let mut csv = String::from("x,y,r,score\n");
     for d in detections {
@@ -38,10 +40,13 @@ pub struct DetectSummary {
     pub evaluation: Option<Evaluation>,
     /// Whether `overlay.png` was written (images up to [`OVERLAY_MAX_PIXELS`]).
     pub overlay: bool,
+    /// Detections at the operating threshold (the rows of `detections.csv`).
+    pub at_threshold: usize,
 }
 
 /// `craters detect`: loads the model and the tile (and catalogue), detects, and writes
-/// `detections.csv`, `overlay.png` (images up to [`OVERLAY_MAX_PIXELS`]) and `metrics.json` into the folder `out`, atomically; an
+/// `detections.csv` (score ≥ the config's threshold), `hypotheses.csv` (all that the scan
+/// kept), `overlay.png` (images up to [`OVERLAY_MAX_PIXELS`]) and `metrics.json` into the folder `out`, atomically; an
 /// existing folder only with `force`, only one craters wrote, and never one holding an input.
 /// `progress` is told how far the scan is.
 pub fn run(
@@ -76,9 +81,18 @@ pub fn run(
     // The overlay is an RGB copy of the image: three times its memory. Beyond
     // OVERLAY_MAX_PIXELS it is left out, so a mosaic's scan stays within its bound.
     let overlay_written = tile.width() * tile.height() <= OVERLAY_MAX_PIXELS;
+    let operating: Vec<Detection> = detections
+        .detections
+        .iter()
+        .filter(|d| d.score >= config.threshold)
+        .copied()
+        .collect();
     out.write_folder(|dir| -> Result<()> {
+        // What a user gets are the detections at the operating threshold; every hypothesis
+        // the scan kept (down to min_score) goes to a file of its own.
+        write_atomic(&dir.join("detections.csv"), detections_csv(&operating).as_bytes())?;
         write_atomic(
-            &dir.join("detections.csv"),
+            &dir.join("hypotheses.csv"),
             detections_csv(&detections.detections).as_bytes(),
         )?;
         if overlay_written {
@@ -109,7 +123,9 @@ pub fn run(
             "scan": detections.method,
             "pieces": detections.pieces,
             "seconds": detections.seconds,
-            "detections": detections.detections.len(),
+            "threshold": config.threshold,
+            "detections": operating.len(),
+            "hypotheses": detections.detections.len(),
             "overlay": overlay_written,
             "evaluation": evaluation,
         });
@@ -122,5 +138,6 @@ pub fn run(
         detections,
         evaluation,
         overlay: overlay_written,
+        at_threshold: operating.len(),
     })
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
 use craters_dataset::{OutputParams, Tile};
-use craters_detect::{DetectConfig, NoProgress, evaluate, overlay, run};
+use craters_detect::{DetectConfig, NoProgress, detections_csv, evaluate, overlay, run};
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, SeedCnnConfig};
 
@@ -24,8 +24,10 @@ fn small() -> DetectConfig {
     DetectConfig {
         min_diameter: 10.0,
         max_diameter: 24.0,
-        // An untrained network scores near 0.5: keep every peak.
+        // An untrained network scores near 0.5 (its peaks 0.50–0.51 here): keep every peak,
+        // report the strongest.
         min_score: 0.0,
+        threshold: 0.503,
         ..DetectConfig::default()
     }
 }
@@ -47,9 +49,28 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     )
     .unwrap();
     assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
-    let csv = fs::read_to_string(out.join("detections.csv")).unwrap();
-    assert!(csv.starts_with("x,y,r,score\n"));
-    assert_eq!(csv.lines().count(), 1 + summary.detections.detections.len());
+    // Every hypothesis in hypotheses.csv; those at the operating threshold in detections.csv.
+    let all = fs::read_to_string(out.join("hypotheses.csv")).unwrap();
+    assert!(all.starts_with("x,y,r,score\n"));
+    assert_eq!(all.lines().count(), 1 + summary.detections.detections.len());
+    let threshold = small().threshold;
+    let kept: Vec<Detection> = summary
+        .detections
+        .detections
+        .iter()
+        .filter(|d| d.score >= threshold)
+        .copied()
+        .collect();
+    assert_eq!(
+        fs::read_to_string(out.join("detections.csv")).unwrap(),
+        detections_csv(&kept)
+    );
+    assert_eq!(summary.at_threshold, kept.len());
+    assert!(summary.at_threshold > 0);
+    assert!(
+        summary.at_threshold < summary.detections.detections.len(),
+        "the threshold keeps fewer"
+    );
     let radii = small().radii();
     assert_eq!(radii.len(), 6, "{radii:?}"); // 10 → 24 px diameters, 4 levels per octave
     for d in &summary.detections.detections {
@@ -87,7 +108,7 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
         &NoProgress,
     )
     .unwrap();
-    for file in ["detections.csv", "overlay.png"] {
+    for file in ["detections.csv", "hypotheses.csv", "overlay.png"] {
         assert_eq!(
             fs::read(out.join(file)).unwrap(),
             fs::read(again.join(file)).unwrap(),
