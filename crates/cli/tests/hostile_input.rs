@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use craters_dataset::{seed_files, write_npy};
 mod common;
 
-use common::{model, s};
+use common::{detect_args, model, s};
 
 /// Runs `craters` and checks the contract: exit 1, one line on stderr holding `needle`,
 /// within 60 s.
@@ -90,15 +90,7 @@ fn image_headers_that_claim_gigapixels_are_refused_before_decoding() {
         fs::write(&tile, bytes).unwrap();
         let out = dir.path().join(format!("out-{name}"));
         fails(
-            &[
-                "detect",
-                "--model",
-                s(&model),
-                "--tile",
-                s(&tile),
-                "--out",
-                s(&out),
-            ],
+            &detect_args(&model, &tile, &out),
             "larger than the 512 MiB one decoded image may take",
         );
         assert!(!out.exists());
@@ -130,15 +122,7 @@ fn detection_on_images_and_settings_that_cannot_work() {
     fs::write(&tiny, b"P5\n1 1\n255\n\x80").unwrap();
     let out = dir.path().join("out");
     fails(
-        &[
-            "detect",
-            "--model",
-            s(&model),
-            "--tile",
-            s(&tiny),
-            "--out",
-            s(&out),
-        ],
+        &detect_args(&model, &tiny, &out),
         "the image is 1 × 1 px, smaller than the smallest window",
     );
     let tile = dir.path().join("tile.pgm");
@@ -157,32 +141,14 @@ fn detection_on_images_and_settings_that_cannot_work() {
         let path = dir.path().join("detect.toml");
         fs::write(&path, settings).unwrap();
         fails(
-            &[
-                "detect",
-                "--model",
-                s(&model),
-                "--tile",
-                s(&tile),
-                "--out",
-                s(&out),
-                "--config",
-                s(&path),
-            ],
+            &[&detect_args(&model, &tile, &out)[..], &["--config", s(&path)]].concat(),
             needle,
         );
     }
     // A catalogue crater a thousand light years away, and a 1 MB line.
     let catalogue = dir.path().join("gt.csv");
     let with_catalogue = |needle: &str| {
-        let args = [
-            "detect",
-            "--model",
-            s(&model),
-            "--tile",
-            s(&tile),
-            "--out",
-            s(&out),
-        ];
+        let args = detect_args(&model, &tile, &out);
         fails(&[&args[..], &["--catalogue", s(&catalogue)]].concat(), needle);
     };
     fs::write(&catalogue, "10,10,20\n1e30,5,20\n").unwrap();

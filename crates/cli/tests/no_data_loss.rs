@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use craters_dataset::{seed_files, write_npy};
 mod common;
 
-use common::{craters, model, s};
+use common::{craters, detect_args, model, s};
 
 /// Every file below `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -79,15 +79,7 @@ fn detect_never_replaces_its_inputs_or_a_users_folder() {
     // --out is the model folder, the benchmark folder (holding the tile), a user's folder.
     for out in [&model, &bench] {
         for force in [false, true] {
-            let mut args = vec![
-                "detect",
-                "--model",
-                s(&model),
-                "--tile",
-                s(&tile),
-                "--out",
-                s(out),
-            ];
+            let mut args = detect_args(&model, &tile, out);
             if force {
                 args.push("--force");
             }
@@ -96,15 +88,7 @@ fn detect_never_replaces_its_inputs_or_a_users_folder() {
     }
     let mine = precious(d);
     let before_mine = snapshot(&mine);
-    let args = [
-        "detect",
-        "--model",
-        s(&model),
-        "--tile",
-        s(&tile),
-        "--out",
-        s(&mine),
-    ];
+    let args = detect_args(&model, &tile, &mine);
     refused(&craters(&args), "exists; pass --force");
     let forced = [&args[..], &["--force"]].concat();
     refused(&craters(&forced), "not written by craters");
@@ -114,15 +98,7 @@ fn detect_never_replaces_its_inputs_or_a_users_folder() {
 
     // Its own output is replaced with --force only.
     let out = d.join("found");
-    let args = [
-        "detect",
-        "--model",
-        s(&model),
-        "--tile",
-        s(&tile),
-        "--out",
-        s(&out),
-    ];
+    let args = detect_args(&model, &tile, &out);
     ok(&craters(&args));
     refused(&craters(&args), "exists; pass --force");
     ok(&craters(&[&args[..], &["--force"]].concat()));

@@ -19,6 +19,11 @@ pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `craters detect --model MODEL --tile TILE --out OUT`, for more arguments to follow.
+pub fn detect_args<'a>(model: &'a Path, tile: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec!["detect", "--model", s(model), "--tile", s(tile), "--out", s(out)]
+}
+
 /// An untrained seed network saved as `dir/model`.
 pub fn model(dir: &Path) -> PathBuf {
     let path = dir.join("model");
