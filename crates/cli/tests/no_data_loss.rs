@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use craters_dataset::{seed_files, write_npy};
 mod common;
 
-use common::{craters, detect_args, model, s};
+use common::{assert_one_line, craters, detect_args, model, s};
 
 /// Every file below `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -32,13 +32,7 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 /// A failure is one line on stderr that contains `needle`, with exit code 1.
 fn refused(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "stderr: {stderr:?} should contain {needle:?}"
-    );
+    assert_one_line(out, needle);
 }
 
 fn ok(out: &Output) {

@@ -19,6 +19,17 @@ pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The error contract: exit code 1 and one line on stderr that contains `needle`.
+pub fn assert_one_line(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "stderr: {stderr:?} should contain {needle:?}"
+    );
+}
+
 /// `craters detect --model MODEL --tile TILE --out OUT`, for more arguments to follow.
 pub fn detect_args<'a>(model: &'a Path, tile: &'a Path, out: &'a Path) -> Vec<&'a str> {
     vec!["detect", "--model", s(model), "--tile", s(tile), "--out", s(out)]
