@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use craters_dataset::{seed_files, write_npy};
 mod common;
 
-use common::{assert_one_line, detect_args, model, s};
+use common::{assert_one_line, detect_args, model, predict_args, s};
 
 /// Runs `craters` and checks the contract: exit 1, one line on stderr holding `needle`,
 /// within 60 s.
@@ -96,15 +96,7 @@ fn image_headers_that_claim_gigapixels_are_refused_before_decoding() {
     fs::write(images.join("a.pgm"), b"P5\n60000 60000\n255\n").unwrap();
     let out = dir.path().join("pred");
     fails(
-        &[
-            "predict",
-            "--model",
-            s(&model),
-            "--input",
-            s(&images),
-            "--out",
-            s(&out),
-        ],
+        &predict_args(&model, &images, &out),
         "a.pgm: a 60000 × 60000 image is larger",
     );
 }
@@ -199,15 +191,7 @@ fn models_whose_files_lie() {
     .unwrap();
     let out = dir.path().join("pred");
     fails(
-        &[
-            "predict",
-            "--model",
-            s(&model),
-            "--input",
-            s(&patches),
-            "--out",
-            s(&out),
-        ],
+        &predict_args(&model, &patches, &out),
         "config.json: invalid config: network",
     );
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use craters_dataset::{seed_files, write_npy};
 mod common;
 
-use common::{assert_one_line, craters, detect_args, model, s};
+use common::{assert_one_line, craters, detect_args, model, predict_args, s};
 
 /// Every file below `dir` with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -234,15 +234,7 @@ fn predict_generate_and_preview_refuse_existing_outputs_and_force_replaces_whole
     }
     let pred = d.join("pred");
     let predict = |input: &Path, force: bool| {
-        let mut args = vec![
-            "predict",
-            "--model",
-            s(&model),
-            "--input",
-            s(input),
-            "--out",
-            s(&pred),
-        ];
+        let mut args = predict_args(&model, input, &pred);
         if force {
             args.push("--force");
         }
@@ -261,16 +253,7 @@ fn predict_generate_and_preview_refuse_existing_outputs_and_force_replaces_whole
     // --out is the model folder or the input folder.
     let before = snapshot(d);
     for out in [&model, &images] {
-        let args = [
-            "predict",
-            "--model",
-            s(&model),
-            "--input",
-            s(&images),
-            "--out",
-            s(out),
-            "--force",
-        ];
+        let args = [&predict_args(&model, &images, out)[..], &["--force"]].concat();
         refused(&craters(&args), "holds the input");
     }
     assert_eq!(snapshot(d), before);

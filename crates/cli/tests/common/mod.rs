@@ -35,6 +35,19 @@ pub fn detect_args<'a>(model: &'a Path, tile: &'a Path, out: &'a Path) -> Vec<&'
     vec!["detect", "--model", s(model), "--tile", s(tile), "--out", s(out)]
 }
 
+/// `craters predict --model MODEL --input INPUT --out OUT`, for more arguments to follow.
+pub fn predict_args<'a>(model: &'a Path, input: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
+        "predict",
+        "--model",
+        s(model),
+        "--input",
+        s(input),
+        "--out",
+        s(out),
+    ]
+}
+
 /// An untrained seed network saved as `dir/model`.
 pub fn model(dir: &Path) -> PathBuf {
     let path = dir.join("model");
