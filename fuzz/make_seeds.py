@@ -4,6 +4,9 @@ nearly valid files of each kind. cargo fuzz grows the corpus from them; `cargo f
 keeps it small; the committed corpus is replayed by `cargo test` (tests/fuzz_corpus.rs).
 
     python3 fuzz/make_seeds.py MODEL_DIR   # a model folder (config.json + model.safetensors)
+
+The geotiff seeds are the GDAL-made fixtures of crates/dataset/tests/fixtures/geotiff, copied
+as corpus/geotiff/seed-<name>.tif (their make.sh writes them).
 """
 
 import pathlib

@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 seconds=${1:-600}
 mkdir -p logs
 cargo +nightly fuzz build -O || exit 1
-for target in npy image csv model config; do
+for target in npy image geotiff csv model config; do
   cargo +nightly fuzz run -O "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 \
     -malloc_limit_mb=2048 -timeout=10 -max_len=131072 -print_final_stats=1 \
     > "logs/$target.log" 2>&1

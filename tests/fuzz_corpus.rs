@@ -14,9 +14,10 @@ use proptest::prelude::*;
 /// A fuzzed entry point.
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 5] = [
+const TARGETS: [(&str, Target); 6] = [
     ("npy", harness::npy),
     ("image", harness::image),
+    ("geotiff", harness::geotiff),
     ("csv", harness::csv),
     ("model", harness::model),
     ("config", harness::config),
@@ -89,6 +90,9 @@ proptest! {
 
     #[test]
     fn mutated_images(bytes in mutated("image")) { harness::image(&bytes) }
+
+    #[test]
+    fn mutated_geotiffs(bytes in mutated("geotiff")) { harness::geotiff(&bytes) }
 
     #[test]
     fn mutated_csv(bytes in mutated("csv")) { harness::csv(&bytes) }

@@ -26,6 +26,26 @@ pub fn image(bytes: &[u8]) {
     let _ = craters_dataset::decode_patch(path, bytes);
 }
 
+/// A GeoTIFF: pixels, nodata and georeferencing; then every pixel placed on the sphere
+/// along one row and one column, and the counted area's pixel sizes.
+pub fn geotiff(bytes: &[u8]) {
+    let path = Path::new("fuzz.tif");
+    if let Ok(image) = craters_dataset::decode_geotiff(path, bytes)
+        && let Some(g) = &image.georef
+    {
+        let (w, h) = (image.tile.width(), image.tile.height());
+        for (x, y) in (0..w.min(64))
+            .map(|x| (x, 0))
+            .chain((0..h.min(64)).map(|y| (0, y)))
+        {
+            let _ = g.lonlat(x as f64, y as f64);
+            let _ = g.pixel_area_km2(x as f64, y as f64);
+            let _ = g.ground_sampling_m(x as f64, y as f64);
+        }
+        let _ = image.disc_is_valid(w as f64 / 2.0, h as f64 / 2.0, 20.0);
+    }
+}
+
 /// A catalogue (`x,y,d`) and a candidate list (`x,y,r`), as text.
 pub fn csv(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else {

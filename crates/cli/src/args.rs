@@ -32,10 +32,11 @@ pub enum Command {
     /// evaluation) into a run folder with metrics.json, history.csv, models, report.md and
     /// plots.
     Reproduce(ReproduceArgs),
-    /// Find craters on a whole image: every window of an image pyramid scored (fully
-    /// convolutionally when the model allows it, big images in pieces), non-maximum
-    /// suppression; with a catalogue, precision, recall and F1 (detections.csv at the
-    /// threshold, hypotheses.csv, overlay.png, metrics.json).
+    /// Find craters on a whole image (a GeoTIFF, or a PGM/PNG/JPEG) with the shipped detector
+    /// or --model: a crater catalogue (craters.csv with longitude, latitude and diameter in
+    /// km; craters.scc for craterstats; a shapefile pair for GIS), its size-frequency
+    /// distribution (csfd.csv, csfd.png), hypotheses.csv, overlay.png, metrics.json; with a
+    /// catalogue, precision, recall and F1.
     Detect(DetectArgs),
     /// Time training and inference of the seed network on generated patches (compare with
     /// the PyTorch and Keras peer scripts: same keys under --json).
@@ -135,12 +136,34 @@ pub struct HrscArgs {
 
 #[derive(Debug, Args)]
 pub struct DetectArgs {
-    /// Model folder (model.safetensors + config.json), e.g. runs/hrsc-detect/models/final.
+    /// The image: a GeoTIFF (8/16-bit integer or float samples, equirectangular, sinusoidal
+    /// or geographic, with nodata), or a PGM, PNG or JPEG (up to 512 Mpx).
+    #[arg(
+        value_name = "IMAGE",
+        required_unless_present = "tile",
+        conflicts_with = "tile"
+    )]
+    pub image: Option<PathBuf>,
+    /// The image (the older spelling of IMAGE).
+    #[arg(long, hide = true)]
+    pub tile: Option<PathBuf>,
+    /// Model folder (model.safetensors + config.json, optional card.toml), e.g.
+    /// runs/hrsc-detect/models/final; without it, the shipped detector (models/hrsc-detector).
     #[arg(long)]
-    pub model: PathBuf,
-    /// The image: a PGM or PNG tile or mosaic (8-bit gray; up to 512 MiB decoded).
+    pub model: Option<PathBuf>,
+    /// Metres per pixel of an image without georeferencing (diameters in km, the CSFD).
+    #[arg(long, value_name = "METRES")]
+    pub pixel_size: Option<f64>,
+    /// Longitude (degrees east) of such an image's centre (with --lat and --pixel-size:
+    /// longitudes, latitudes, craters.scc and the shapefiles).
+    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    pub lon: Option<f64>,
+    /// Latitude (degrees north) of such an image's centre.
+    #[arg(long, requires = "lon", allow_negative_numbers = true)]
+    pub lat: Option<f64>,
+    /// Scan an image whose ground sampling is more than 4 × off the detector's.
     #[arg(long)]
-    pub tile: PathBuf,
+    pub any_gsd: bool,
     /// Crater catalogue (CSV rows x,y,d, no header) to score the detections against.
     #[arg(long)]
     pub catalogue: Option<PathBuf>,
@@ -163,8 +186,8 @@ pub struct DetectArgs {
     /// Side of the pieces a big image is scanned in, image pixels (overrides the config).
     #[arg(long)]
     pub piece: Option<usize>,
-    /// Operating threshold: detections scoring ≥ this go to detections.csv, the figures and
-    /// the overlay (overrides the config; hypotheses.csv keeps them all).
+    /// Operating threshold: detections scoring ≥ this go to craters.csv, the figures and
+    /// the overlay (overrides the config and the model card; hypotheses.csv keeps them all).
     #[arg(long)]
     pub threshold: Option<f64>,
 }

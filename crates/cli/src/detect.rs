@@ -1,19 +1,30 @@
 //! `craters detect`.
 
 use craters_dataset::OutputParams;
-use craters_detect::{DetectConfig, ScanMethod, run as detect_tile};
-
-use crate::progress::ScanBar;
+use craters_detect::{DetectConfig, Detector, Placement, PlacementParams, ScanMethod, run as detect_image};
 
 use crate::args::DetectArgs;
+use crate::progress::ScanBar;
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
+    let image = match (&args.image, &args.tile) {
+        (Some(image), _) | (None, Some(image)) => image,
+        (None, None) => anyhow::bail!("IMAGE: expected the image to detect craters on"),
+    };
+    let detector = match &args.model {
+        Some(dir) => Detector::load(dir)?,
+        None => Detector::shipped()?,
+    };
     let mut config = match &args.config {
         Some(path) => DetectConfig::load(path)?,
         None => DetectConfig::default().check()?,
     };
-    if let Some(threshold) = args.threshold {
-        config = config.with_threshold(threshold)?;
+    // The threshold: --threshold, else the settings file's, else the model card's.
+    match (args.threshold, &args.config, detector.threshold()) {
+        (Some(threshold), _, _) | (None, None, Some(threshold)) => {
+            config = config.with_threshold(threshold)?;
+        }
+        _ => {}
     }
     if args.scan.is_some() || args.piece.is_some() {
         let mut settings = (*config).clone();
@@ -25,19 +36,28 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
     if let Some(settings) = &args.config {
         out = out.input(settings);
     }
+    let placement = PlacementParams {
+        pixel_size_m: args.pixel_size,
+        centre_lonlat: args.lon.zip(args.lat),
+        any_gsd: args.any_gsd,
+    };
     let bar = ScanBar::stderr();
-    let summary = detect_tile(
-        &args.model,
-        &args.tile,
+    let summary = detect_image(
+        &detector,
+        image,
         args.catalogue.as_deref(),
+        &placement,
         out,
         &config,
         &bar,
     )?;
+    for note in &summary.notes {
+        eprintln!("note: {note}");
+    }
     let d = &summary.detections;
     println!(
-        "{}: {} windows ({}, {} piece{}) in {:.2} s ({:.0} windows/s), {} detections at score ≥ {} ({} hypotheses); wrote {}/detections.csv, hypotheses.csv, {}metrics.json",
-        args.tile.display(),
+        "{}: {} windows ({}, {} piece{}) in {:.2} s ({:.0} windows/s) with {}; {} craters at score ≥ {} ({} hypotheses)",
+        image.display(),
         d.windows,
         match d.method {
             ScanMethod::Dense => "dense",
@@ -47,19 +67,29 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         if d.pieces == 1 { "" } else { "s" },
         d.seconds,
         d.windows as f64 / d.seconds,
-        summary.at_threshold,
+        detector.source.display(),
+        summary.craters.len(),
         config.threshold,
         d.detections.len(),
-        args.out.display(),
-        if summary.overlay { "overlay.png, " } else { "" }
     );
+    match (&summary.placement, summary.area.km2, summary.metres_per_pixel) {
+        (Placement::Pixels, _, _) => {
+            println!("no georeferencing: positions and sizes in pixels (give --pixel-size for km)")
+        }
+        (_, Some(km2), Some(gsd)) => println!(
+            "{gsd:.2} m/px at the centre; counted area {km2:.2} km² ({} pixels hold data)",
+            summary.area.pixels
+        ),
+        _ => {}
+    }
+    println!("wrote {}/{}", args.out.display(), summary.files.join(", "));
     if let Some(e) = &summary.evaluation {
         let p = e.report.at_threshold;
         println!(
-            "{} catalogued craters of {}–{} px: at score ≥ {}: precision {:.4}, recall {:.4}, F1 {:.4} (TP {}, FP {}, FN {}); AP {:.4}",
+            "{} catalogued craters of {:.1}–{:.1} px: at score ≥ {}: precision {:.4}, recall {:.4}, F1 {:.4} (TP {}, FP {}, FN {}); AP {:.4}",
             e.n_scored_craters,
-            config.min_diameter,
-            config.max_diameter,
+            config.min_diameter * summary.size_factor,
+            config.max_diameter * summary.size_factor,
             config.threshold,
             p.precision,
             p.recall,

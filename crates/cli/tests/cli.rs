@@ -609,7 +609,7 @@ fn data_hrsc_cuts_a_seed_layout_and_detect_scores_a_tile() {
         stdout.contains("windows/s") && stdout.contains("precision") && stdout.contains("best F1"),
         "{stdout}"
     );
-    for file in ["detections.csv", "hypotheses.csv", "overlay.png", "metrics.json"] {
+    for file in ["craters.csv", "hypotheses.csv", "overlay.png", "metrics.json"] {
         assert!(found.join(file).is_file(), "{file}");
     }
     std::fs::write(&settings, "min_diameter = 10.0\nstrid = 0.5\n").unwrap();

@@ -96,7 +96,7 @@ fn detect_never_replaces_its_inputs_or_a_users_folder() {
     ok(&craters(&args));
     refused(&craters(&args), "exists; pass --force");
     ok(&craters(&[&args[..], &["--force"]].concat()));
-    assert!(out.join("detections.csv").is_file());
+    assert!(out.join("craters.csv").is_file());
 }
 
 #[test]

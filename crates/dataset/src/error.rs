@@ -162,6 +162,21 @@ pub enum Error {
         /// The limit.
         limit_mib: u64,
     },
+    /// A GeoTIFF whose georeferencing cannot be used: an unsupported projection, an Earth
+    /// datum, malformed geo keys.
+    #[error("{}: georeferencing: {reason}", .path.display())]
+    Georeference {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong, naming the tag or key.
+        reason: String,
+    },
+    /// An image in which every pixel is nodata.
+    #[error("{}: every pixel is nodata; nothing to detect craters on", .path.display())]
+    AllNodata {
+        /// The image file.
+        path: PathBuf,
+    },
     /// A subfolder of a labelled image folder that is neither class.
     #[error("{}: unexpected class folder {name:?}; expected {positive:?} (label 1) and {negative:?} (label 0)", .path.display())]
     UnknownClassFolder {

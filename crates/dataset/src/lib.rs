@@ -9,7 +9,8 @@
 //! - [`Dataset`] holds the patches as one contiguous `f32` buffer.
 //! - [`stratified_split`] and [`ClassWeights`] prepare training; [`write_npy`] writes results
 //!   atomically, and [`OutputParams`] writes output folders without ever losing a user's data.
-//! - [`Tile`] is a whole grayscale image to scan or cut blocks from.
+//! - [`Tile`] is a whole grayscale image to scan or cut blocks from; [`GeoImage`] one with
+//!   where it lies ([`Georeference`]) and which pixels hold data, read from a GeoTIFF.
 //! - [`hrsc`] reads the real HRSC benchmark tiles, catalogues and candidate blocks.
 //! - [`synth`] generates the default data set: Mars-like patches in the seed layout.
 //! - [`write_preview`] draws a PNG contact sheet of a data set.
@@ -31,6 +32,9 @@
 mod dataset;
 mod error;
 mod folder;
+mod geokeys;
+mod georef;
+mod geotiff;
 pub mod hrsc;
 mod image_io;
 mod inspect;
@@ -51,6 +55,8 @@ pub use folder::{
     ClassFolders, IMAGE_EXTENSIONS, decode_patch, is_labelled_folder, load_image, load_labelled_folder,
     load_unlabelled_folder,
 };
+pub use georef::{Georeference, MARS_RADIUS_M, Projection, normalise_lon};
+pub use geotiff::{GeoImage, decode_geotiff, read_geotiff};
 pub use image_io::MAX_IMAGE_BYTES;
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
 pub use npy::{DtypeKind, NpyArray, parse_npy, read_npy, write_atomic, write_npy};

@@ -1,6 +1,9 @@
 //! The HRSC benchmark reader and layout writer, on a toy benchmark and (when present) the
 //! real one.
 
+mod common;
+
+use common::shared;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -206,24 +209,6 @@ fn stretched_layouts_standardise_blocks_and_name_the_stretch() {
     // No stretch: the manifest does not mention it (older layouts stay current).
     let manifest = fs::read_to_string(dir.path().join("plain").join("manifest.json")).unwrap();
     assert!(!manifest.contains("stretch"));
-}
-
-/// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the
-/// test; elsewhere the test is skipped with the reason printed.
-fn shared(path: &str) -> Option<PathBuf> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(path);
-    if full.exists() {
-        return Some(full);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing; CI must have it",
-        full.display()
-    );
-    eprintln!("skipped: {} is absent (the real HRSC data)", full.display());
-    None
 }
 
 fn write(path: &Path, bytes: &[u8]) {

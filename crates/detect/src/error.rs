@@ -73,6 +73,15 @@ pub enum Error {
         /// What the encoder said.
         message: String,
     },
+    /// The image cannot be placed as asked (a pixel size for a georeferenced image, a
+    /// position without a pixel size), or its ground sampling is far from the detector's.
+    #[error("{}: {message}", .path.display())]
+    Placement {
+        /// The image.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// Bad tile, catalogue or output.
     #[error(transparent)]
     Data(#[from] craters_dataset::Error),

@@ -34,27 +34,47 @@
 //! # Ok(()) }
 //! ```
 //!
+//! On a map-projected image ([`craters_dataset::GeoImage`], a GeoTIFF) the detections
+//! become a crater catalogue: longitude, latitude and diameter in km ([`catalogue`]), a
+//! craterstats count ([`scc`]), a shapefile pair for GIS ([`write_shapefiles`]) and the
+//! size-frequency distribution ([`csfd`]) over the area that holds data ([`CountedArea`]).
+//! The shipped detector ([`Detector::shipped`], `models/hrsc-detector`) is compiled in.
+//!
 //! Files: `config` (settings), `level` (pyramid levels sampled piece by piece), `scan`
 //! (pieces, levels, dense or per-window scores, peaks), `suppress` (overlapping
-//! circles), `evaluate` (against a catalogue), `overlay` (the picture), `run` (`craters
-//! detect`: load, detect, write).
+//! circles), `evaluate` (against a catalogue), `overlay` (the picture), `card` (model
+//! cards, the shipped detector), `placement` (where an image lies, the counted area),
+//! `catalogue` (craters.csv, .scc), `gis` (shapefiles), `csfd` (size-frequency
+//! distribution), `run` (`craters detect`: load, place, detect, write).
 #![deny(missing_docs)]
 
+mod card;
+mod catalogue;
 mod config;
+mod csfd;
 mod error;
 mod evaluate;
+mod gis;
 mod level;
 mod overlay;
+mod placement;
 mod run;
 mod scan;
 mod suppress;
 
+pub use card::{Detector, ModelCard, SHIPPED_MODEL, shipped_model};
+pub use catalogue::{CatalogueCrater, catalogue, craters_csv, scc};
 pub use config::{DetectConfig, PIECE_SIDES, ScanMethod, ValidDetectConfig};
+pub use csfd::{CsfdBin, csfd, csfd_csv, csfd_png};
 pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
+pub use gis::{CIRCLE_VERTICES, write_shapefiles};
 pub use level::Level;
 pub use overlay::overlay;
-pub use run::{DetectSummary, OVERLAY_MAX_PIXELS, detections_csv, run};
+pub use placement::{CountedArea, Placement};
+pub use run::{
+    DetectSummary, GSD_MAX_RATIO, GSD_RESCALE_RATIO, OVERLAY_MAX_PIXELS, PlacementParams, detections_csv, run,
+};
 pub use scan::{
     MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, dense_work, detect,
     detect_with_progress, find_peaks,

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
 use craters_dataset::{OutputParams, Tile};
-use craters_detect::{DetectConfig, NoProgress, detections_csv, evaluate, overlay, run};
+use craters_detect::{
+    DetectConfig, DetectSummary, Detector, NoProgress, Placement, PlacementParams, ValidDetectConfig,
+    craters_csv, evaluate, overlay, run,
+};
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, SeedCnnConfig};
 
@@ -18,6 +21,26 @@ fn setup(dir: &Path) -> (HrscFolder, PathBuf) {
         .save(&model)
         .unwrap();
     (HrscFolder::open(&root).unwrap(), model)
+}
+
+/// `craters detect` with the model folder `model` on a plain image.
+fn detect_files(
+    model: &Path,
+    image: &Path,
+    catalogue: Option<&Path>,
+    out: OutputParams,
+    config: &ValidDetectConfig,
+) -> craters_detect::Result<DetectSummary> {
+    let detector = Detector::load(model)?;
+    run(
+        &detector,
+        image,
+        catalogue,
+        &PlacementParams::default(),
+        out,
+        config,
+        &NoProgress,
+    )
 }
 
 fn small() -> DetectConfig {
@@ -39,17 +62,16 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     let out = dir.path().join("out");
     let tile = folder.tile_path("a");
     let catalogue = folder.catalogue_path("a");
-    let summary = run(
+    let summary = detect_files(
         &model,
         &tile,
         Some(&catalogue),
         OutputParams::new(&out),
         &small().check().unwrap(),
-        &NoProgress,
     )
     .unwrap();
     assert!(summary.detections.windows > 0 && !summary.detections.detections.is_empty());
-    // Every hypothesis in hypotheses.csv; those at the operating threshold in detections.csv.
+    // Every hypothesis in hypotheses.csv; those at the operating threshold in craters.csv.
     let all = fs::read_to_string(out.join("hypotheses.csv")).unwrap();
     assert!(all.starts_with("x,y,r,score\n"));
     assert_eq!(all.lines().count(), 1 + summary.detections.detections.len());
@@ -61,16 +83,24 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
         .filter(|d| d.score >= threshold)
         .copied()
         .collect();
+    let rows = fs::read_to_string(out.join("craters.csv")).unwrap();
     assert_eq!(
-        fs::read_to_string(out.join("detections.csv")).unwrap(),
-        detections_csv(&kept)
+        rows,
+        craters_csv(&craters_detect::catalogue(&kept, &Placement::Pixels))
     );
-    assert_eq!(summary.at_threshold, kept.len());
-    assert!(summary.at_threshold > 0);
+    // A plain image: pixel columns, no longitude, latitude or diameter in km.
+    assert!(rows.starts_with("x_px,y_px,r_px,lon,lat,diameter_km,score\n"));
+    assert!(rows.lines().nth(1).unwrap().contains(",,,"), "{rows}");
+    assert_eq!(summary.craters.len(), kept.len());
+    assert!(!kept.is_empty());
     assert!(
-        summary.at_threshold < summary.detections.detections.len(),
+        kept.len() < summary.detections.detections.len(),
         "the threshold keeps fewer"
     );
+    // Without a pixel size there is no area: no CSFD, no craterstats count, no GIS layer.
+    for absent in ["craters.scc", "csfd.csv", "csfd.png", "a_CRATER.shp"] {
+        assert!(!out.join(absent).exists(), "{absent}");
+    }
     let radii = small().radii();
     assert_eq!(radii.len(), 6, "{radii:?}"); // 10 → 24 px diameters, 4 levels per octave
     for d in &summary.detections.detections {
@@ -99,16 +129,15 @@ fn detect_writes_detections_overlay_and_metrics_deterministically() {
     assert!(evaluation["at_threshold"]["f1"].as_f64().is_some());
     // Same model, same tile: same bytes.
     let again = dir.path().join("again");
-    run(
+    detect_files(
         &model,
         &tile,
         Some(&catalogue),
         OutputParams::new(&again),
         &small().check().unwrap(),
-        &NoProgress,
     )
     .unwrap();
-    for file in ["detections.csv", "hypotheses.csv", "overlay.png"] {
+    for file in ["craters.csv", "hypotheses.csv", "overlay.png"] {
         assert_eq!(
             fs::read(out.join(file)).unwrap(),
             fs::read(again.join(file)).unwrap(),
@@ -186,16 +215,7 @@ fn bad_input_is_one_clear_error_and_writes_nothing() {
     let fails = |model: &Path, tile: &Path, catalogue: Option<&Path>, config: &DetectConfig, needle: &str| {
         let err = config
             .check()
-            .and_then(|config| {
-                run(
-                    model,
-                    tile,
-                    catalogue,
-                    OutputParams::new(&out),
-                    &config,
-                    &NoProgress,
-                )
-            })
+            .and_then(|config| detect_files(model, tile, catalogue, OutputParams::new(&out), &config))
             .unwrap_err()
             .to_string();
         assert!(err.contains(needle), "{err:?} should mention {needle:?}");

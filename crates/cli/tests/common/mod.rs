@@ -30,9 +30,34 @@ pub fn assert_one_line(out: &Output, needle: &str) {
     );
 }
 
-/// `craters detect --model MODEL --tile TILE --out OUT`, for more arguments to follow.
-pub fn detect_args<'a>(model: &'a Path, tile: &'a Path, out: &'a Path) -> Vec<&'a str> {
-    vec!["detect", "--model", s(model), "--tile", s(tile), "--out", s(out)]
+/// `craters detect IMAGE --model MODEL --out OUT`, for more arguments to follow.
+pub fn detect_args<'a>(model: &'a Path, image: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec!["detect", s(image), "--model", s(model), "--out", s(out)]
+}
+
+/// A GeoTIFF fixture of craters-dataset (see its README).
+pub fn geotiff(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dataset/tests/fixtures/geotiff")
+        .join(name)
+}
+
+/// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the
+/// test; elsewhere the test is skipped with the reason printed.
+pub fn shared(path: &str) -> Option<PathBuf> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(path);
+    if full.exists() {
+        return Some(full);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing; CI must have it",
+        full.display()
+    );
+    eprintln!("skipped: {} is absent (the real HRSC data)", full.display());
+    None
 }
 
 /// `craters predict --model MODEL --input INPUT --out OUT`, for more arguments to follow.

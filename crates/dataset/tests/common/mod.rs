@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: raw npy files written byte by byte, so that
-//! malformed and exotic files (Fortran order, big-endian, truncated) can be made too.
+//! malformed and exotic files (Fortran order, big-endian, truncated) can be made too, and
+//! the shared real data beside the checkout.
+#![allow(dead_code)] // each test file uses its own share of them
 
 use std::path::{Path, PathBuf};
 
@@ -43,4 +45,22 @@ pub fn f64_bytes(values: &[f64]) -> Vec<u8> {
 /// Little-endian bytes of f32 values.
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the
+/// test; elsewhere the test is skipped with the reason printed.
+pub fn shared(path: &str) -> Option<PathBuf> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(path);
+    if full.exists() {
+        return Some(full);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing; CI must have it",
+        full.display()
+    );
+    eprintln!("skipped: {} is absent (the real HRSC data)", full.display());
+    None
 }

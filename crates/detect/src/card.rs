@@ -1,0 +1,140 @@
+//! Model cards (`card.toml` beside a model's weights: what input the detector expects and
+//! how far it can be trusted) and the shipped detector, `models/hrsc-detector`, compiled
+//! into the library so that `craters detect` works without `--model`.
+
+use std::path::Path;
+
+use craters_model::CraterCnn;
+
+use crate::error::{Error, Result};
+
+/// What a detector expects and promises, read from `card.toml` beside its weights.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelCard {
+    /// Short name.
+    pub name: String,
+    /// What it was trained on, one line.
+    pub trained_on: String,
+    /// Ground sampling distance of its training images (metres per pixel): images far
+    /// from it have their crater sizes rescaled, or are refused.
+    pub ground_sampling_m: f64,
+    /// The input it expects, one line.
+    pub input: String,
+    /// Smallest crater diameter it finds reliably (metres); smaller detections are marked
+    /// in the CSFD, not counted silently.
+    pub smallest_reliable_diameter_m: f64,
+    /// Its operating threshold (score ≥ this is a crater), chosen on training data.
+    pub threshold: f64,
+}
+
+impl ModelCard {
+    /// The card in `dir/card.toml`, `None` when there is none; a malformed one is an error.
+    pub fn load(dir: &Path) -> Result<Option<ModelCard>> {
+        let path = dir.join("card.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_toml(&path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
+
+    /// A card from TOML text (unknown keys are errors); `path` names it in errors.
+    pub fn from_toml(path: &Path, text: &str) -> Result<ModelCard> {
+        let card: ModelCard = toml::from_str(text).map_err(|e| Error::ConfigSyntax {
+            path: path.into(),
+            message: e.message().trim().to_string(),
+        })?;
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(card.ground_sampling_m)
+            || !positive(card.smallest_reliable_diameter_m)
+            || !(0.0..=1.0).contains(&card.threshold)
+        {
+            return Err(Error::ConfigSyntax {
+                path: path.into(),
+                message:
+                    "ground_sampling_m and smallest_reliable_diameter_m must be positive, threshold in [0, 1]"
+                        .into(),
+            });
+        }
+        Ok(card)
+    }
+}
+
+/// A detector: the network, its card when it has one, and where it came from.
+#[derive(Debug)]
+pub struct Detector {
+    /// The network.
+    pub model: CraterCnn,
+    /// Its card.
+    pub card: Option<ModelCard>,
+    /// Its folder (`models/hrsc-detector` for the shipped one), for messages and metrics.
+    pub source: std::path::PathBuf,
+    /// Whether it is the shipped detector compiled into the library.
+    pub shipped: bool,
+}
+
+impl Detector {
+    /// The shipped detector ([`SHIPPED_MODEL`]).
+    pub fn shipped() -> Result<Detector> {
+        let (model, card) = shipped_model()?;
+        Ok(Detector {
+            model,
+            card: Some(card),
+            source: SHIPPED_MODEL.into(),
+            shipped: true,
+        })
+    }
+
+    /// The detector in `dir` (`config.json`, `model.safetensors`, optional `card.toml`).
+    pub fn load(dir: &Path) -> Result<Detector> {
+        Ok(Detector {
+            model: CraterCnn::load(dir)?,
+            card: ModelCard::load(dir)?,
+            source: dir.into(),
+            shipped: false,
+        })
+    }
+
+    /// The operating threshold: its card's, else the detection settings' default.
+    pub fn threshold(&self) -> Option<f64> {
+        self.card.as_ref().map(|c| c.threshold)
+    }
+}
+
+/// Where the shipped detector's files live in the repository (for messages).
+pub const SHIPPED_MODEL: &str = "models/hrsc-detector";
+
+const SHIPPED_CONFIG: &[u8] = include_bytes!("../../../models/hrsc-detector/config.json");
+const SHIPPED_WEIGHTS: &[u8] = include_bytes!("../../../models/hrsc-detector/model.safetensors");
+const SHIPPED_CARD: &str = include_str!("../../../models/hrsc-detector/card.toml");
+
+/// The shipped detector and its card.
+pub fn shipped_model() -> Result<(CraterCnn, ModelCard)> {
+    let dir = Path::new(SHIPPED_MODEL);
+    let model = CraterCnn::from_bytes(dir, SHIPPED_CONFIG, SHIPPED_WEIGHTS)?;
+    let card = ModelCard::from_toml(&dir.join("card.toml"), SHIPPED_CARD)?;
+    Ok((model, card))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_detector_loads_with_its_card() {
+        let (model, card) = shipped_model().unwrap();
+        assert_eq!(model.config().input_size, 48);
+        assert_eq!(card.ground_sampling_m, 12.5);
+        assert!(card.smallest_reliable_diameter_m >= 100.0);
+    }
+
+    #[test]
+    fn a_bad_card_is_named() {
+        let e = ModelCard::from_toml(Path::new("m/card.toml"), "name = 1").unwrap_err();
+        assert!(e.to_string().starts_with("m/card.toml: "), "{e}");
+        let text = SHIPPED_CARD.replace("ground_sampling_m = 12.5", "ground_sampling_m = -1");
+        let e = ModelCard::from_toml(Path::new("m/card.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("ground_sampling_m"), "{e}");
+    }
+}
