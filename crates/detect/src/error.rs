@@ -82,6 +82,37 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A window of a mosaic that does not hold the pixels its core's scan reads.
+    #[error(
+        "the window of {width} × {height} pixels at ({x0}, {y0}) does not hold image pixels {needed}; load the window core_source gives"
+    )]
+    WindowTooSmall {
+        /// Image columns × rows needed.
+        needed: String,
+        /// The window's first column.
+        x0: usize,
+        /// Its first row.
+        y0: usize,
+        /// Its width.
+        width: usize,
+        /// Its height.
+        height: usize,
+    },
+    /// A core rectangle that is not inside the image.
+    #[error("core {core} is not inside the {width} × {height} image")]
+    CoreOffImage {
+        /// The core asked for.
+        core: String,
+        /// Image width.
+        width: usize,
+        /// Image height.
+        height: usize,
+    },
+    /// A model that standardises the whole image, asked to scan a window of one.
+    #[error(
+        "the model standardises the image as a whole (input_norm = \"per_tile\"); scan the whole image, not a window of it"
+    )]
+    NeedsWholeImage,
     /// Bad tile, catalogue or output.
     #[error(transparent)]
     Data(#[from] craters_dataset::Error),

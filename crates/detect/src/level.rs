@@ -90,6 +90,40 @@ impl Level {
         cols: std::ops::Range<i64>,
         rows: std::ops::Range<i64>,
     ) -> Vec<f32> {
+        self.region_in(&ImageWindow::whole(image), table, cols, rows)
+            .unwrap_or_default()
+    }
+
+    /// The image columns and rows that [`Level::region`] of `cols × rows` reads (empty
+    /// ranges for an empty request).
+    pub fn source_rect(
+        &self,
+        cols: std::ops::Range<i64>,
+        rows: std::ops::Range<i64>,
+    ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let mirror = |i: i64, n: usize| craters_dataset::reflect(i, n) as usize;
+        let span = |range: std::ops::Range<i64>, n: usize| {
+            let idx: Vec<usize> = range.map(|u| mirror(u, n)).collect();
+            let lo = idx.iter().copied().min().unwrap_or(0);
+            let hi = idx.iter().copied().max().map_or(0, |m| m + 1);
+            lo..hi
+        };
+        let (level_cols, level_rows) = (span(cols, self.width), span(rows, self.height));
+        if level_cols.is_empty() || level_rows.is_empty() {
+            return (0..0, 0..0);
+        }
+        (self.x.reads(level_cols), self.y.reads(level_rows))
+    }
+
+    /// [`Level::region`] from a window of the image; `None` when the window does not hold
+    /// every image pixel the rectangle reads ([`Level::source_rect`]).
+    pub fn region_in(
+        &self,
+        window: &ImageWindow,
+        table: &[u8; 256],
+        cols: std::ops::Range<i64>,
+        rows: std::ops::Range<i64>,
+    ) -> Option<Vec<f32>> {
         let mirror = |i: i64, n: usize| craters_dataset::reflect(i, n) as usize;
         let col_index: Vec<usize> = cols.clone().map(|u| mirror(u, self.width)).collect();
         let row_index: Vec<usize> = rows.clone().map(|v| mirror(v, self.height)).collect();
@@ -101,11 +135,23 @@ impl Level {
         };
         let (level_cols, level_rows) = (span(&col_index), span(&row_index));
         if level_cols.is_empty() || level_rows.is_empty() {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let image_cols = self.x.reads(level_cols.clone());
-        let raw = image.as_raw();
-        let stride = image.width() as usize;
+        let image_rows = self.y.reads(level_rows.clone());
+        let (x0, y0) = (window.x0, window.y0);
+        let (ww, wh) = (window.pixels.width() as usize, window.pixels.height() as usize);
+        if image_cols.start < x0
+            || image_cols.end > x0 + ww
+            || image_rows.start < y0
+            || image_rows.end > y0 + wh
+        {
+            return None;
+        }
+        let raw = window.pixels.as_raw();
+        let stride = ww;
+        // Window-local columns of the image columns read.
+        let local_cols = image_cols.start - x0..image_cols.end - x0;
         let lut: [f32; 256] = std::array::from_fn(|p| f32::from(table[p]) / 255.0);
         // Vertical pass (image columns of the rectangle) then horizontal, per level row.
         let rect: Vec<Vec<f32>> = level_rows
@@ -115,7 +161,7 @@ impl Level {
                 let (top, weights) = &self.y.taps[v];
                 let mut column_sums = vec![0.0f32; image_cols.len()];
                 for (dy, &w) in weights.iter().enumerate() {
-                    let row = &raw[(top + dy) * stride..][image_cols.clone()];
+                    let row = &raw[(top + dy - y0) * stride..][local_cols.clone()];
                     for (sum, &p) in column_sums.iter_mut().zip(row) {
                         *sum += w * lut[usize::from(p)];
                     }
@@ -138,7 +184,27 @@ impl Level {
             let row = &rect[r - level_rows.start];
             out.extend(col_index.iter().map(|&c| row[c - level_cols.start]));
         }
-        out
+        Some(out)
+    }
+}
+
+/// A rectangle of a larger image: its pixels and where its top-left pixel lies in the
+/// image, so that a mosaic can be scanned window by window (one task each) with the level
+/// pixels of the whole.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageWindow<'a> {
+    /// The window's pixels.
+    pub pixels: &'a GrayImage,
+    /// Image column of its first column.
+    pub x0: usize,
+    /// Image row of its first row.
+    pub y0: usize,
+}
+
+impl<'a> ImageWindow<'a> {
+    /// The whole image as a window.
+    pub fn whole(pixels: &'a GrayImage) -> Self {
+        ImageWindow { pixels, x0: 0, y0: 0 }
     }
 }
 

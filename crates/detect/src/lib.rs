@@ -69,15 +69,15 @@ pub use csfd::{CsfdBin, csfd, csfd_csv, csfd_png};
 pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
 pub use gis::{CIRCLE_VERTICES, write_shapefiles};
-pub use level::Level;
+pub use level::{ImageWindow, Level};
 pub use overlay::overlay;
 pub use placement::{CountedArea, Placement};
 pub use run::{
     DetectSummary, GSD_MAX_RATIO, GSD_RESCALE_RATIO, OVERLAY_MAX_PIXELS, PlacementParams, detections_csv, run,
 };
 pub use scan::{
-    MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, dense_work, detect,
-    detect_with_progress, find_peaks,
+    MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, core_hypotheses, core_source,
+    dense_work, detect, detect_with_progress, find_peaks,
 };
 pub use suppress::suppress_overlaps;
 

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::config::{ScanMethod, ValidDetectConfig};
 use crate::error::Error;
 use crate::error::Result;
-use crate::level::Level;
+use crate::level::{ImageWindow, Level};
 use crate::suppress::suppress_overlaps;
 
 /// The most level pixels of one piece (256 Mi floats would be 1 GiB): the smallest crater
@@ -136,45 +136,170 @@ pub fn detect_with_progress(
     progress: &dyn ScanProgress,
 ) -> Result<TileDetections> {
     let started = Instant::now();
-    let convolves = model.config().input_norm.convolves();
-    let method = match config.scan {
-        ScanMethod::Auto if convolves => ScanMethod::Dense,
-        ScanMethod::Auto => ScanMethod::Windows,
-        other => other,
-    };
-    // Refused for a per-window normalisation, with the model's own message.
-    let dense = (method == ScanMethod::Dense).then(|| model.dense()).transpose()?;
-    // A model trained on standardised tiles scans a standardised image; the map is applied
-    // while level pixels are sampled, so the image is never copied.
-    let stretch = match model.config().input_norm {
-        InputNorm::PerTile => Stretch::Standardise,
-        _ => Stretch::None,
-    };
-    // A model trained on locally standardised blocks scans locally standardised levels:
-    // each region is sampled with a margin of half the square and standardised.
-    let local = model.config().input_norm == InputNorm::Local;
-    let table = tile.stretch_table(stretch);
     let (tile_w, tile_h) = (tile.width(), tile.height());
-    let plans = plan_levels(model, config, tile_w, tile_h);
-    if plans.is_empty() {
-        return Err(Error::ImageTooSmall {
-            width: tile_w,
-            height: tile_h,
-            window: 2.0 * (config.min_diameter / 2.0 * BLOCK_PER_CRATER_RADIUS).round() + 1.0,
+    let setup = Setup::new(model, Some(tile), config, (tile_w, tile_h))?;
+    let pieces = pieces_of(0..tile_w, 0..tile_h, config.piece);
+    let (hypotheses, windows) = setup.scan(
+        model,
+        config,
+        &ImageWindow::whole(tile.image()),
+        &pieces,
+        progress,
+    )?;
+    let detections = suppress_overlaps(&hypotheses, config.nms_overlap, config.nms_radius_ratio);
+    Ok(TileDetections {
+        detections,
+        windows,
+        seconds: started.elapsed().as_secs_f64(),
+        method: setup.method,
+        pieces: pieces.len(),
+    })
+}
+
+/// The crater hypotheses (before suppression) whose windows the rectangle `core` of a
+/// `image_size` image owns, scored from `window`, a part of the image that must hold
+/// [`core_source`]`(core)`. Cores that partition the image give, together, exactly the
+/// hypotheses of a scan of the whole image; [`suppress_overlaps`] over their concatenation
+/// gives its detections. This is how a mosaic is detected window by window (one task each,
+/// on any number of machines). Models that standardise the image as a whole
+/// (`input_norm = "per_tile"`) need the whole image and are refused.
+pub fn core_hypotheses(
+    model: &CraterCnn,
+    window: &ImageWindow,
+    image_size: (usize, usize),
+    core: (std::ops::Range<usize>, std::ops::Range<usize>),
+    config: &ValidDetectConfig,
+) -> Result<Vec<Detection>> {
+    let setup = Setup::new(model, None, config, image_size)?;
+    let pieces = core_pieces(&core, image_size, config.piece)?;
+    Ok(setup.scan(model, config, window, &pieces, &NoProgress)?.0)
+}
+
+/// The image columns and rows [`core_hypotheses`] reads for `core`: the window a task
+/// must load (its core with a margin as wide as the largest window needs).
+pub fn core_source(
+    model: &CraterCnn,
+    config: &ValidDetectConfig,
+    image_size: (usize, usize),
+    core: (std::ops::Range<usize>, std::ops::Range<usize>),
+) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+    let setup = Setup::new(model, None, config, image_size)?;
+    let pieces = core_pieces(&core, image_size, config.piece)?;
+    let (mut cols, mut rows) = (usize::MAX..0, usize::MAX..0);
+    for &(pc, pr) in &pieces {
+        for plan in &setup.plans {
+            let r = setup.region(plan, pc, pr);
+            if r.is_empty() {
+                continue;
+            }
+            let (lc, lr) = setup.request(plan, &r);
+            let (c, rr) = plan.level.source_rect(lc, lr);
+            cols = cols.start.min(c.start)..cols.end.max(c.end);
+            rows = rows.start.min(rr.start)..rows.end.max(rr.end);
+        }
+    }
+    if cols.start >= cols.end {
+        return Ok((0..0, 0..0));
+    }
+    Ok((cols, rows))
+}
+
+/// `core` checked against the image and cut into pieces.
+fn core_pieces(
+    core: &(std::ops::Range<usize>, std::ops::Range<usize>),
+    (w, h): (usize, usize),
+    piece: usize,
+) -> Result<Vec<Piece>> {
+    let (cols, rows) = core;
+    if cols.start > cols.end || rows.start > rows.end || cols.end > w || rows.end > h {
+        return Err(Error::CoreOffImage {
+            core: format!("{cols:?} × {rows:?}"),
+            width: w,
+            height: h,
         });
     }
-    let cuts = |side: usize| -> Vec<(usize, usize)> {
-        (0..side)
-            .step_by(config.piece)
-            .map(|a| (a, (a + config.piece).min(side)))
+    Ok(pieces_of(cols.clone(), rows.clone(), piece))
+}
+
+/// Image columns and rows of a piece.
+type Piece = ((usize, usize), (usize, usize));
+
+/// `cols × rows` cut into pieces of at most `piece` a side, row by row.
+fn pieces_of(cols: std::ops::Range<usize>, rows: std::ops::Range<usize>, piece: usize) -> Vec<Piece> {
+    let cuts = |r: std::ops::Range<usize>| -> Vec<(usize, usize)> {
+        r.clone()
+            .step_by(piece)
+            .map(|a| (a, (a + piece).min(r.end)))
             .collect()
     };
-    let pieces: Vec<((usize, usize), (usize, usize))> = cuts(tile_h)
+    let col_cuts = cuts(cols);
+    cuts(rows)
         .into_iter()
-        .flat_map(|rows| cuts(tile_w).into_iter().map(move |cols| (cols, rows)))
-        .collect();
-    // Every region's size is known before anything is sampled: checked, and the work total.
-    let region = |plan: &LevelPlan, (c0, c1): (usize, usize), (r0, r1): (usize, usize)| {
+        .flat_map(|rows| col_cuts.clone().into_iter().map(move |cols| (cols, rows)))
+        .collect()
+}
+
+/// What a scan of an image needs before its first window: the method, the dense network,
+/// the normalisation, the levels.
+struct Setup {
+    method: ScanMethod,
+    dense: Option<DenseNet>,
+    /// Levels are standardised locally before scoring.
+    local: bool,
+    table: [u8; 256],
+    plans: Vec<LevelPlan>,
+    image_size: (usize, usize),
+}
+
+impl Setup {
+    /// `tile` is the whole image when there is one; without it (a window of a mosaic), a
+    /// model that needs the whole image's statistics is refused.
+    fn new(
+        model: &CraterCnn,
+        tile: Option<&Tile>,
+        config: &ValidDetectConfig,
+        (w, h): (usize, usize),
+    ) -> Result<Setup> {
+        let convolves = model.config().input_norm.convolves();
+        let method = match config.scan {
+            ScanMethod::Auto if convolves => ScanMethod::Dense,
+            ScanMethod::Auto => ScanMethod::Windows,
+            other => other,
+        };
+        // Refused for a per-window normalisation, with the model's own message.
+        let dense = (method == ScanMethod::Dense).then(|| model.dense()).transpose()?;
+        // A model trained on standardised tiles scans a standardised image; the map is
+        // applied while level pixels are sampled, so the image is never copied.
+        let table = match (model.config().input_norm, tile) {
+            (InputNorm::PerTile, Some(tile)) => tile.stretch_table(Stretch::Standardise),
+            (InputNorm::PerTile, None) => return Err(Error::NeedsWholeImage),
+            (_, Some(tile)) => tile.stretch_table(Stretch::None),
+            (_, None) => std::array::from_fn(|p| p as u8),
+        };
+        // A model trained on locally standardised blocks scans locally standardised levels:
+        // each region is sampled with a margin of half the square and standardised.
+        let local = model.config().input_norm == InputNorm::Local;
+        let plans = plan_levels(model, config, w, h);
+        if plans.is_empty() {
+            return Err(Error::ImageTooSmall {
+                width: w,
+                height: h,
+                window: 2.0 * (config.min_diameter / 2.0 * BLOCK_PER_CRATER_RADIUS).round() + 1.0,
+            });
+        }
+        Ok(Setup {
+            method,
+            dense,
+            local,
+            table,
+            plans,
+            image_size: (w, h),
+        })
+    }
+
+    /// The windows of the piece `cols × rows` at `plan`'s level.
+    fn region(&self, plan: &LevelPlan, (c0, c1): (usize, usize), (r0, r1): (usize, usize)) -> Region {
+        let (tile_w, tile_h) = self.image_size;
         let (l, s) = (&plan.level, plan.step);
         let (i0, i1) = owned(c0, c1, l.width, tile_w, s);
         let (j0, j1) = owned(r0, r1, l.height, tile_h, s);
@@ -185,93 +310,116 @@ pub fn detect_with_progress(
             grid: (ext(i0, i1, n_cols), ext(j0, j1, n_rows)),
             step: s,
         }
-    };
-    let mut total = 0u64;
-    for plan in &plans {
-        for &(cols, rows) in &pieces {
-            let r = region(plan, cols, rows);
-            if r.is_empty() {
-                continue;
-            }
-            let pixels = r.width() * r.height();
-            if pixels > MAX_LEVEL_PIXELS {
-                return Err(Error::LevelTooLarge {
-                    diameter: config.min_diameter,
-                    piece: config.piece,
-                    pixels,
-                });
-            }
-            total += pixels as u64;
-        }
     }
-    progress.started(total);
-    let mut hypotheses = Vec::new();
-    let mut windows = 0;
-    for &(cols, rows) in &pieces {
-        for plan in &plans {
-            let r = region(plan, cols, rows);
-            if r.is_empty() {
-                continue;
-            }
-            let (((i0, i1), (j0, j1)), ((e0, e1), (f0, f1))) = (r.owned, r.grid);
-            let s = plan.step;
-            let half = (PATCH_SIDE / 2) as i64;
-            // The window around grid point x spans level pixels x − 24 ..= x + 23.
-            let left = (e0 * s) as i64 - half;
-            let top = (f0 * s) as i64 - half;
-            let (w, h) = (r.width(), r.height());
-            let pixels = if local {
-                let m = (LOCAL_SIDE / 2) as i64;
-                let wide = plan.level.region(
-                    tile.image(),
-                    &table,
-                    left - m..left + w as i64 + m,
-                    top - m..top + h as i64 + m,
-                );
-                standardise_locally(&wide, w + LOCAL_SIDE, h + LOCAL_SIDE, LOCAL_SIDE)
-            } else {
-                plan.level
-                    .region(tile.image(), &table, left..left + w as i64, top..top + h as i64)
-            };
-            let scores = match &dense {
-                Some(net) => score_dense(net, &pixels, w, h, s)?,
-                None => score_windows(model, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size)?,
-            };
-            let xs: Vec<usize> = (e0..e1).map(|i| i * s).collect();
-            let ys: Vec<usize> = (f0..f1).map(|j| j * s).collect();
-            // Its centre is the pixel edge x, which is the image edge x / scale, or image
-            // pixel x / scale − 0.5.
-            let to_tile = |u: f64, level_side: usize, side: usize| {
-                let scale = level_side as f64 / side as f64;
-                (u / scale - 0.5).clamp(0.0, (side - 1) as f64)
-            };
-            for peak in find_peaks(&scores, &xs, &ys, s, config.min_score) {
-                let (i, j) = (peak.i + e0, peak.j + f0);
-                if !((i0..i1).contains(&i) && (j0..j1).contains(&j)) {
-                    continue; // the neighbouring piece's window
+
+    /// The level columns and rows sampled for a region: under its windows, plus half the
+    /// local square around them when levels are standardised locally.
+    fn request(&self, plan: &LevelPlan, r: &Region) -> (std::ops::Range<i64>, std::ops::Range<i64>) {
+        let ((e0, _), (f0, _)) = r.grid;
+        let s = plan.step;
+        let half = (PATCH_SIDE / 2) as i64;
+        // The window around grid point x spans level pixels x − 24 ..= x + 23.
+        let left = (e0 * s) as i64 - half;
+        let top = (f0 * s) as i64 - half;
+        let (w, h) = (r.width() as i64, r.height() as i64);
+        let m = if self.local { (LOCAL_SIDE / 2) as i64 } else { 0 };
+        (left - m..left + w + m, top - m..top + h + m)
+    }
+
+    /// Scores the windows the `pieces` own, from `window`; returns their hypotheses and the
+    /// number of windows.
+    fn scan(
+        &self,
+        model: &CraterCnn,
+        config: &ValidDetectConfig,
+        window: &ImageWindow,
+        pieces: &[Piece],
+        progress: &dyn ScanProgress,
+    ) -> Result<(Vec<Detection>, usize)> {
+        let (tile_w, tile_h) = self.image_size;
+        // Every region's size is known before anything is sampled: checked, and the work total.
+        let mut total = 0u64;
+        for plan in &self.plans {
+            for &(cols, rows) in pieces {
+                let r = self.region(plan, cols, rows);
+                if r.is_empty() {
+                    continue;
                 }
-                hypotheses.push(Detection {
-                    circle: Circle {
-                        x: to_tile(peak.x, plan.level.width, tile_w),
-                        y: to_tile(peak.y, plan.level.height, tile_h),
-                        r: plan.crater_radius,
-                    },
-                    score: peak.score,
-                });
+                let pixels = r.width() * r.height();
+                if pixels > MAX_LEVEL_PIXELS {
+                    return Err(Error::LevelTooLarge {
+                        diameter: config.min_diameter,
+                        piece: config.piece,
+                        pixels,
+                    });
+                }
+                total += pixels as u64;
             }
-            windows += (i1 - i0) * (j1 - j0);
-            progress.advanced((w * h) as u64);
         }
+        progress.started(total);
+        let mut hypotheses = Vec::new();
+        let mut windows = 0;
+        for &(cols, rows) in pieces {
+            for plan in &self.plans {
+                let r = self.region(plan, cols, rows);
+                if r.is_empty() {
+                    continue;
+                }
+                let (((i0, i1), (j0, j1)), ((e0, e1), (f0, f1))) = (r.owned, r.grid);
+                let s = plan.step;
+                let (w, h) = (r.width(), r.height());
+                let (level_cols, level_rows) = self.request(plan, &r);
+                let sampled = plan
+                    .level
+                    .region_in(window, &self.table, level_cols.clone(), level_rows.clone())
+                    .ok_or_else(|| {
+                        let (c, rr) = plan.level.source_rect(level_cols, level_rows);
+                        Error::WindowTooSmall {
+                            needed: format!("{c:?} × {rr:?}"),
+                            x0: window.x0,
+                            y0: window.y0,
+                            width: window.pixels.width() as usize,
+                            height: window.pixels.height() as usize,
+                        }
+                    })?;
+                let pixels = if self.local {
+                    standardise_locally(&sampled, w + LOCAL_SIDE, h + LOCAL_SIDE, LOCAL_SIDE)
+                } else {
+                    sampled
+                };
+                let scores = match &self.dense {
+                    Some(net) => score_dense(net, &pixels, w, h, s)?,
+                    None => score_windows(model, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size)?,
+                };
+                let xs: Vec<usize> = (e0..e1).map(|i| i * s).collect();
+                let ys: Vec<usize> = (f0..f1).map(|j| j * s).collect();
+                // Its centre is the pixel edge x, which is the image edge x / scale, or image
+                // pixel x / scale − 0.5.
+                let to_tile = |u: f64, level_side: usize, side: usize| {
+                    let scale = level_side as f64 / side as f64;
+                    (u / scale - 0.5).clamp(0.0, (side - 1) as f64)
+                };
+                for peak in find_peaks(&scores, &xs, &ys, s, config.min_score) {
+                    let (i, j) = (peak.i + e0, peak.j + f0);
+                    if !((i0..i1).contains(&i) && (j0..j1).contains(&j)) {
+                        continue; // the neighbouring piece's window
+                    }
+                    hypotheses.push(Detection {
+                        circle: Circle {
+                            x: to_tile(peak.x, plan.level.width, tile_w),
+                            y: to_tile(peak.y, plan.level.height, tile_h),
+                            r: plan.crater_radius,
+                        },
+                        score: peak.score,
+                    });
+                }
+                windows += (i1 - i0) * (j1 - j0);
+                progress.advanced((w * h) as u64);
+            }
+        }
+        progress.finished();
+        Ok((hypotheses, windows))
     }
-    progress.finished();
-    let detections = suppress_overlaps(&hypotheses, config.nms_overlap, config.nms_radius_ratio);
-    Ok(TileDetections {
-        detections,
-        windows,
-        seconds: started.elapsed().as_secs_f64(),
-        method,
-        pieces: pieces.len(),
-    })
 }
 
 /// The windows of one piece at one level: the grid points it owns and the grid it scores.

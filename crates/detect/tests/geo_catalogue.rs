@@ -61,6 +61,12 @@ fn detect(
     )
 }
 
+/// The 8-bit pixels of the image `from` saved as the plain image `to`.
+fn as_pgm(from: &Path, to: &Path) -> PathBuf {
+    GeoImage::load(from).unwrap().tile.image().save(to).unwrap();
+    to.into()
+}
+
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -71,8 +77,7 @@ fn a_geotiff_gives_the_pgm_detections_placed_on_mars() {
     let detector = model(dir.path(), Some(CARD));
     let tif = fixture("equirectangular.tif");
     // The same pixels as a plain PGM.
-    let pgm = dir.path().join("equirectangular.pgm");
-    GeoImage::load(&tif).unwrap().tile.image().save(&pgm).unwrap();
+    let pgm = as_pgm(&tif, &dir.path().join("equirectangular.pgm"));
     let geo = detect(
         &detector,
         &tif,
@@ -216,13 +221,7 @@ fn nodata_is_never_part_of_a_crater_nor_of_the_area() {
 fn plain_images_are_placed_by_pixel_size_and_centre() {
     let dir = tempfile::tempdir().unwrap();
     let detector = model(dir.path(), Some(CARD));
-    let pgm = dir.path().join("plain.pgm");
-    GeoImage::load(&fixture("equirectangular.tif"))
-        .unwrap()
-        .tile
-        .image()
-        .save(&pgm)
-        .unwrap();
+    let pgm = as_pgm(&fixture("equirectangular.tif"), &dir.path().join("plain.pgm"));
     let scaled = PlacementParams {
         pixel_size_m: Some(12.5),
         ..PlacementParams::default()
@@ -255,13 +254,7 @@ fn plain_images_are_placed_by_pixel_size_and_centre() {
 fn far_off_ground_sampling_is_rescaled_or_refused() {
     let dir = tempfile::tempdir().unwrap();
     let detector = model(dir.path(), Some(CARD));
-    let pgm = dir.path().join("plain.pgm");
-    GeoImage::load(&fixture("equirectangular.tif"))
-        .unwrap()
-        .tile
-        .image()
-        .save(&pgm)
-        .unwrap();
+    let pgm = as_pgm(&fixture("equirectangular.tif"), &dir.path().join("plain.pgm"));
     let at = |metres: f64, any_gsd: bool| PlacementParams {
         pixel_size_m: Some(metres),
         any_gsd,
