@@ -114,6 +114,14 @@ pub fn read_geotiff(path: &Path) -> Result<GeoImage> {
     })
 }
 
+/// The georeferencing of the GeoTIFF at `path` alone (its tags; no pixel is decoded), for
+/// placing results of a mosaic scanned window by window. `None` without geo tags.
+pub fn read_georeference_only(path: &Path) -> Result<Option<Georeference>> {
+    let file = File::open(path).map_err(|source| read_error(path, source))?;
+    let mut decoder = Decoder::new(BufReader::new(file)).map_err(|e| corrupt(path, &e))?;
+    read_georeference(&mut decoder, path, &mut Vec::new())
+}
+
 /// [`read_geotiff`] on the bytes of a GeoTIFF; `path` names it in errors.
 pub fn decode_geotiff(path: &Path, bytes: &[u8]) -> Result<GeoImage> {
     geotiff_from(path, || Ok(Cursor::new(bytes)))
@@ -185,89 +193,205 @@ fn geotiff_from<R: Read + Seek>(path: &Path, reader: impl Fn() -> Result<R>) -> 
     let georef = read_georeference(&mut decoder, path, &mut notes)?;
 
     let (w, h) = (width as usize, height as usize);
-    let is_valid = |v: f64| v.is_finite() && nodata.is_none_or(|n| v != n && !(n.is_nan() && v.is_nan()));
     let eight_bit = samples == "uint8";
     // Pass 1 (wider samples): the valid samples' mean and spread, summed in f64 in file order.
-    let (mut n, mut sum, mut sum_sq) = (0u64, 0.0f64, 0.0f64);
+    let mut stats = SampleStats::new(nodata);
     if !eight_bit {
         for_each_chunk(&mut decoder, path, w, h, |_, _, _, chunk| {
-            for i in 0..samples_in(chunk) {
-                let v = sample(chunk, i);
-                if is_valid(v) {
-                    n += 1;
-                    sum += v;
-                    sum_sq += v * v;
-                }
-            }
+            (0..samples_in(chunk)).for_each(|i| stats.add(sample(chunk, i)));
         })?;
-        if n == 0 {
-            return Err(Error::AllNodata { path: path.into() });
-        }
         decoder = open()?;
     }
-    let (gain, offset) = if eight_bit {
-        (1.0, 0.0)
-    } else {
-        let mean = sum / n as f64;
-        let std = (sum_sq / n as f64 - mean * mean).max(0.0).sqrt();
-        let gain = if std > 0.0 { STRETCH_STD / std } else { 0.0 };
-        notes.push(format!(
-            "{samples} samples stretched to 8 bits: mean {mean:.6} → {STRETCH_MEAN}, standard deviation {std:.6} → {STRETCH_STD} gray levels"
-        ));
-        (gain, STRETCH_MEAN - mean * gain)
-    };
+    let mut image = EightBit::new(path, w, h, &stats, eight_bit, samples, &mut notes)?;
     // Pass 2: the 8-bit image and the mask.
-    let mut pixels = vec![0u8; w * h];
-    let mut valid: Option<Vec<bool>> = None;
-    let mut valid_count = 0usize;
-    let mut valid_sum = 0u64;
     for_each_chunk(&mut decoder, path, w, h, |x0, y0, cw, chunk| {
         for i in 0..samples_in(chunk) {
-            let v = sample(chunk, i);
             let (x, y) = (x0 + i % cw.max(1), y0 + i / cw.max(1));
-            if x >= w || y >= h {
-                continue;
-            }
-            let at = y * w + x;
-            if is_valid(v) {
-                let p = (v * gain + offset).round().clamp(0.0, 255.0) as u8;
-                pixels[at] = p;
-                valid_count += 1;
-                valid_sum += u64::from(p);
-            } else {
-                valid.get_or_insert_with(|| vec![true; w * h])[at] = false;
+            if x < w && y < h {
+                image.put(y * w + x, sample(chunk, i));
             }
         }
     })?;
-    if valid_count == 0 {
-        return Err(Error::AllNodata { path: path.into() });
-    }
-    if let Some(mask) = &valid {
-        let fill = (valid_sum as f64 / valid_count as f64).round() as u8;
-        for (p, &ok) in pixels.iter_mut().zip(mask) {
-            if !ok {
-                *p = fill;
-            }
+    image.finish(georef, samples, notes)
+}
+
+impl GeoImage {
+    /// An image from `width × height` row-major samples (8-bit ones kept as they are,
+    /// wider ones stretched, nodata masked, exactly as [`read_geotiff`] does); `name` names
+    /// it in errors and `samples` says what they were ("uint16", …). No georeference.
+    pub fn from_samples<T: Copy + Into<f64>>(
+        name: &Path,
+        width: usize,
+        height: usize,
+        values: &[T],
+        samples: &str,
+        nodata: Option<f64>,
+    ) -> Result<GeoImage> {
+        if width == 0 || height == 0 || values.len() != width * height {
+            return Err(Error::UnreadableImage {
+                path: name.into(),
+                reason: format!("{} samples for a {width} × {height} image", values.len()),
+            });
         }
-        notes.push(format!(
-            "{} nodata pixels ({:.1}%) left out of the scan and the counted area",
-            w * h - valid_count,
-            100.0 * (w * h - valid_count) as f64 / (w * h) as f64
-        ));
+        if (width * height) as u64 > MAX_IMAGE_BYTES {
+            return Err(Error::ImageTooLarge {
+                path: name.into(),
+                width: width.min(u32::MAX as usize) as u32,
+                height: height.min(u32::MAX as usize) as u32,
+                limit_mib: MAX_IMAGE_BYTES >> 20,
+            });
+        }
+        let eight_bit = samples == "uint8";
+        let mut stats = SampleStats::new(nodata);
+        if !eight_bit {
+            values.iter().for_each(|&v| stats.add(v.into()));
+        }
+        let mut notes = Vec::new();
+        let mut image = EightBit::new(name, width, height, &stats, eight_bit, samples, &mut notes)?;
+        for (at, &v) in values.iter().enumerate() {
+            image.put(at, v.into());
+        }
+        image.finish(None, samples, notes)
     }
-    let image = GrayImage::from_raw(width, height, pixels).ok_or_else(|| Error::UnreadableImage {
-        path: path.into(),
-        reason: "pixel buffer does not match the image size".into(),
-    })?;
-    Ok(GeoImage {
-        tile: Tile::from_image(image),
-        valid,
-        valid_pixels: valid_count,
-        georef,
-        samples: samples.into(),
-        nodata,
-        notes,
-    })
+}
+
+/// Count, sum and sum of squares of the valid samples (finite, not nodata).
+struct SampleStats {
+    nodata: Option<f64>,
+    n: u64,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl SampleStats {
+    fn new(nodata: Option<f64>) -> Self {
+        SampleStats {
+            nodata,
+            n: 0,
+            sum: 0.0,
+            sum_sq: 0.0,
+        }
+    }
+
+    fn is_valid(&self, v: f64) -> bool {
+        v.is_finite() && self.nodata.is_none_or(|n| v != n)
+    }
+
+    fn add(&mut self, v: f64) {
+        if self.is_valid(v) {
+            self.n += 1;
+            self.sum += v;
+            self.sum_sq += v * v;
+        }
+    }
+}
+
+/// The 8-bit image and nodata mask being filled, sample by sample.
+struct EightBit<'a> {
+    path: &'a Path,
+    width: usize,
+    height: usize,
+    nodata: Option<f64>,
+    gain: f64,
+    offset: f64,
+    pixels: Vec<u8>,
+    valid: Option<Vec<bool>>,
+    count: usize,
+    sum: u64,
+}
+
+impl<'a> EightBit<'a> {
+    /// 8-bit samples map as they are; wider ones by `stats`: mean → 128, spread → 32.
+    fn new(
+        path: &'a Path,
+        width: usize,
+        height: usize,
+        stats: &SampleStats,
+        eight_bit: bool,
+        samples: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Self> {
+        let (gain, offset) = if eight_bit {
+            (1.0, 0.0)
+        } else {
+            if stats.n == 0 {
+                return Err(Error::AllNodata { path: path.into() });
+            }
+            let mean = stats.sum / stats.n as f64;
+            let std = (stats.sum_sq / stats.n as f64 - mean * mean).max(0.0).sqrt();
+            let gain = if std > 0.0 { STRETCH_STD / std } else { 0.0 };
+            notes.push(format!(
+                "{samples} samples stretched to 8 bits: mean {mean:.6} → {STRETCH_MEAN}, standard deviation {std:.6} → {STRETCH_STD} gray levels"
+            ));
+            (gain, STRETCH_MEAN - mean * gain)
+        };
+        Ok(EightBit {
+            path,
+            width,
+            height,
+            nodata: stats.nodata,
+            gain,
+            offset,
+            pixels: vec![0u8; width * height],
+            valid: None,
+            count: 0,
+            sum: 0,
+        })
+    }
+
+    fn put(&mut self, at: usize, v: f64) {
+        if v.is_finite() && self.nodata.is_none_or(|n| v != n) {
+            let p = (v * self.gain + self.offset).round().clamp(0.0, 255.0) as u8;
+            self.pixels[at] = p;
+            self.count += 1;
+            self.sum += u64::from(p);
+        } else {
+            let n = self.pixels.len();
+            self.valid.get_or_insert_with(|| vec![true; n])[at] = false;
+        }
+    }
+
+    /// Nodata pixels filled with the valid mean; the image.
+    fn finish(
+        mut self,
+        georef: Option<Georeference>,
+        samples: &str,
+        mut notes: Vec<String>,
+    ) -> Result<GeoImage> {
+        let (w, h) = (self.width, self.height);
+        if self.count == 0 {
+            return Err(Error::AllNodata {
+                path: self.path.into(),
+            });
+        }
+        if let Some(mask) = &self.valid {
+            let fill = (self.sum as f64 / self.count as f64).round() as u8;
+            for (p, &ok) in self.pixels.iter_mut().zip(mask) {
+                if !ok {
+                    *p = fill;
+                }
+            }
+            notes.push(format!(
+                "{} nodata pixels ({:.1}%) left out of the scan and the counted area",
+                w * h - self.count,
+                100.0 * (w * h - self.count) as f64 / (w * h) as f64
+            ));
+        }
+        let image =
+            GrayImage::from_raw(w as u32, h as u32, self.pixels).ok_or_else(|| Error::UnreadableImage {
+                path: self.path.into(),
+                reason: "pixel buffer does not match the image size".into(),
+            })?;
+        Ok(GeoImage {
+            tile: Tile::from_image(image),
+            valid: self.valid,
+            valid_pixels: self.count,
+            georef,
+            samples: samples.into(),
+            nodata: self.nodata,
+            notes,
+        })
+    }
 }
 
 /// Decodes the image's strips or tiles one at a time, handing each to `visit` as

@@ -56,7 +56,7 @@ pub use folder::{
     load_unlabelled_folder,
 };
 pub use georef::{Georeference, MARS_RADIUS_M, Projection, normalise_lon};
-pub use geotiff::{GeoImage, decode_geotiff, read_geotiff};
+pub use geotiff::{GeoImage, decode_geotiff, read_georeference_only, read_geotiff};
 pub use image_io::MAX_IMAGE_BYTES;
 pub use inspect::{ClassBalance, FileSummary, FolderSummary, Inspection, inspect};
 pub use npy::{DtypeKind, NpyArray, parse_npy, read_npy, write_atomic, write_npy};

@@ -220,3 +220,36 @@ fn corrupt_truncated_huge_and_empty_files_are_one_clear_error() {
     assert!(matches!(error, Error::AllNodata { .. }), "{error}");
     one_line(error, &["blank.tif", "every pixel is nodata"]);
 }
+
+#[test]
+fn samples_in_memory_read_as_the_geotiff_does() {
+    use craters_dataset::read_georeference_only;
+    let path = fixture("uint16_nodata.tif");
+    let file = std::fs::File::open(&path).unwrap();
+    let mut decoder = tiff::decoder::Decoder::new(std::io::BufReader::new(file)).unwrap();
+    let tiff::decoder::DecodingResult::U16(samples) = decoder.read_image().unwrap() else {
+        panic!("uint16 samples expected");
+    };
+    let from_file = read_geotiff(&path).unwrap();
+    let in_memory =
+        GeoImage::from_samples(Path::new("array"), 160, 120, &samples, "uint16", Some(0.0)).unwrap();
+    assert_eq!(in_memory.tile.image().as_raw(), from_file.tile.image().as_raw());
+    assert_eq!(in_memory.valid, from_file.valid);
+    assert_eq!(in_memory.notes, from_file.notes);
+    // The wrong number of samples is named.
+    let e = failure(GeoImage::from_samples(
+        Path::new("array"),
+        10,
+        10,
+        &samples[..99],
+        "uint16",
+        None,
+    ));
+    one_line(e, &["array", "99 samples for a 10 × 10 image"]);
+    // The georeference alone, without the pixels.
+    for name in ["equirectangular.tif", "sinusoidal.tif", "geographic.tif"] {
+        let g = read_georeference_only(&fixture(name)).unwrap();
+        assert_eq!(g, read_geotiff(&fixture(name)).unwrap().georef, "{name}");
+    }
+    assert_eq!(read_georeference_only(&fixture("plain.tif")).unwrap(), None);
+}

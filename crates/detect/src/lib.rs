@@ -73,7 +73,8 @@ pub use level::{ImageWindow, Level};
 pub use overlay::overlay;
 pub use placement::{CountedArea, Placement};
 pub use run::{
-    DetectSummary, GSD_MAX_RATIO, GSD_RESCALE_RATIO, OVERLAY_MAX_PIXELS, PlacementParams, detections_csv, run,
+    DetectSummary, GSD_MAX_RATIO, GSD_RESCALE_RATIO, OVERLAY_MAX_PIXELS, PlacedDetections, PlacementParams,
+    detect_placed, detections_csv, run, write_catalogue_files,
 };
 pub use scan::{
     MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, core_hypotheses, core_source,

@@ -77,8 +77,8 @@ impl CountedArea {
     /// (a row's pixels taken at its middle, exact for north-up equirectangular, geographic
     /// and sinusoidal maps, whose pixel area changes with the row alone).
     pub fn of(image: &GeoImage, placement: &Placement) -> CountedArea {
-        let (w, h) = (image.tile.width(), image.tile.height());
-        let spans: Vec<Option<(usize, usize, usize)>> = (0..h)
+        let w = image.tile.width();
+        let spans: Vec<Option<(usize, usize, usize)>> = (0..image.tile.height())
             .map(|y| match &image.valid {
                 None => Some((0, w - 1, w)),
                 Some(valid) => {
@@ -89,20 +89,31 @@ impl CountedArea {
                 }
             })
             .collect();
+        Self::from_spans(&spans, w, placement)
+    }
+
+    /// The counted area of an image `width` pixels wide from its rows' spans of data: per
+    /// row, the first and last column that hold data and how many do (`None`: none). A
+    /// mosaic scanned window by window gathers these from its windows.
+    pub fn from_spans(
+        spans: &[Option<(usize, usize, usize)>],
+        width: usize,
+        placement: &Placement,
+    ) -> CountedArea {
         let km2 = spans
             .iter()
             .enumerate()
             .filter_map(|(y, span)| span.map(|(_, _, n)| (y, n)))
             .map(|(y, n)| {
                 placement
-                    .pixel_area_km2((w as f64 - 1.0) / 2.0, y as f64)
+                    .pixel_area_km2((width as f64 - 1.0) / 2.0, y as f64)
                     .map(|a| a * n as f64)
             })
             .sum::<Option<f64>>();
         CountedArea {
-            pixels: image.valid_pixels,
+            pixels: spans.iter().flatten().map(|s| s.2).sum(),
             km2,
-            outline_px: outline(&spans, w),
+            outline_px: outline(spans, width),
         }
     }
 }

@@ -97,6 +97,86 @@ impl PlacementParams {
     }
 }
 
+/// Detections on a placed image, as `craters detect` makes them.
+#[derive(Debug, Clone)]
+pub struct PlacedDetections {
+    /// The detections (after suppression), craters on nodata left out.
+    pub detections: TileDetections,
+    /// The settings they were made with: crater sizes rescaled to the detector's ground
+    /// sampling.
+    pub config: ValidDetectConfig,
+    /// Factor the settings' crater diameters were scaled by (1 when they were not).
+    pub size_factor: f64,
+    /// What the user should know (one line each).
+    pub notes: Vec<String>,
+}
+
+/// Detects craters on `image` placed by `place`, as `craters detect` does: crater sizes
+/// rescaled when its ground sampling is more than [`GSD_RESCALE_RATIO`] × off the detector
+/// card's (refused beyond [`GSD_MAX_RATIO`] unless `any_gsd`), craters on nodata dropped.
+/// `name` names the image in errors.
+pub fn detect_placed(
+    detector: &Detector,
+    image: &GeoImage,
+    place: &Placement,
+    any_gsd: bool,
+    config: &ValidDetectConfig,
+    progress: &dyn ScanProgress,
+    name: &Path,
+) -> Result<PlacedDetections> {
+    let mut notes = Vec::new();
+    let (w, h) = (image.tile.width() as f64, image.tile.height() as f64);
+    let metres_per_pixel = place.metres_per_pixel((w - 1.0) / 2.0, (h - 1.0) / 2.0);
+    // Crater sizes in the settings are the detector's pixels; an image sampled otherwise is
+    // scanned for the same sizes in metres.
+    let (config, size_factor) = match (metres_per_pixel, detector.card.as_ref()) {
+        (Some(gsd), Some(card)) => {
+            let ratio = gsd / card.ground_sampling_m;
+            if !(1.0 / GSD_MAX_RATIO..=GSD_MAX_RATIO).contains(&ratio) && !any_gsd {
+                return Err(Error::Placement {
+                    path: name.into(),
+                    message: format!(
+                        "{gsd:.3} m/px is {ratio:.2} × the detector's {} m/px (more than {GSD_MAX_RATIO} × off); resample the image to {:.1}–{:.1} m/px (gdalwarp -tr) or pass --any-gsd",
+                        card.ground_sampling_m,
+                        card.ground_sampling_m / GSD_MAX_RATIO,
+                        card.ground_sampling_m * GSD_MAX_RATIO
+                    ),
+                });
+            }
+            if !(1.0 / GSD_RESCALE_RATIO..=GSD_RESCALE_RATIO).contains(&ratio) {
+                let factor = card.ground_sampling_m / gsd;
+                let scaled = DetectConfig {
+                    min_diameter: config.min_diameter * factor,
+                    max_diameter: config.max_diameter * factor,
+                    ..(**config).clone()
+                }
+                .check()?;
+                notes.push(format!(
+                    "{gsd:.3} m/px, the detector's {} m/px: crater diameters of {:.1}–{:.1} px looked for (the settings' {}–{} px × {factor:.3})",
+                    card.ground_sampling_m, scaled.min_diameter, scaled.max_diameter, config.min_diameter, config.max_diameter
+                ));
+                (scaled, factor)
+            } else {
+                (config.clone(), 1.0)
+            }
+        }
+        _ => (config.clone(), 1.0),
+    };
+    let mut detections = detect_with_progress(&detector.model, &image.tile, &config, progress)?;
+    // Nodata is never part of a crater: the detector saw fill there.
+    if image.valid.is_some() {
+        detections
+            .detections
+            .retain(|d| image.disc_is_valid(d.circle.x, d.circle.y, d.circle.r));
+    }
+    Ok(PlacedDetections {
+        detections,
+        config,
+        size_factor,
+        notes,
+    })
+}
+
 /// What [`run`] wrote and measured.
 #[derive(Debug, Clone)]
 pub struct DetectSummary {
@@ -170,49 +250,17 @@ pub fn run(
         ));
     }
 
-    // Crater sizes in the settings are the detector's pixels; an image sampled otherwise is
-    // scanned for the same sizes in metres.
-    let (config, size_factor) = match (metres_per_pixel, detector.card.as_ref()) {
-        (Some(gsd), Some(card)) => {
-            let ratio = gsd / card.ground_sampling_m;
-            if !(1.0 / GSD_MAX_RATIO..=GSD_MAX_RATIO).contains(&ratio) && !placement.any_gsd {
-                return Err(Error::Placement {
-                    path: image_path.into(),
-                    message: format!(
-                        "{gsd:.3} m/px is {ratio:.2} × the detector's {} m/px (more than {GSD_MAX_RATIO} × off); resample the image to {:.1}–{:.1} m/px (gdalwarp -tr) or pass --any-gsd",
-                        card.ground_sampling_m,
-                        card.ground_sampling_m / GSD_MAX_RATIO,
-                        card.ground_sampling_m * GSD_MAX_RATIO
-                    ),
-                });
-            }
-            if !(1.0 / GSD_RESCALE_RATIO..=GSD_RESCALE_RATIO).contains(&ratio) {
-                let factor = card.ground_sampling_m / gsd;
-                let scaled = DetectConfig {
-                    min_diameter: config.min_diameter * factor,
-                    max_diameter: config.max_diameter * factor,
-                    ..(**config).clone()
-                }
-                .check()?;
-                notes.push(format!(
-                    "{gsd:.3} m/px, the detector's {} m/px: crater diameters of {:.1}–{:.1} px looked for (the settings' {}–{} px × {factor:.3})",
-                    card.ground_sampling_m, scaled.min_diameter, scaled.max_diameter, config.min_diameter, config.max_diameter
-                ));
-                (scaled, factor)
-            } else {
-                (config.clone(), 1.0)
-            }
-        }
-        _ => (config.clone(), 1.0),
-    };
-
-    let mut detections = detect_with_progress(&detector.model, &image.tile, &config, progress)?;
-    // Nodata is never part of a crater: the detector saw fill there.
-    if image.valid.is_some() {
-        detections
-            .detections
-            .retain(|d| image.disc_is_valid(d.circle.x, d.circle.y, d.circle.r));
-    }
+    let placed = detect_placed(
+        detector,
+        &image,
+        &place,
+        placement.any_gsd,
+        config,
+        progress,
+        image_path,
+    )?;
+    notes.extend(placed.notes);
+    let (detections, config, size_factor) = (placed.detections, placed.config, placed.size_factor);
     let evaluation = catalogue_craters
         .as_ref()
         .map(|c| evaluate(&detections.detections, c, &config))
@@ -235,7 +283,6 @@ pub fn run(
         .map_or(0.0, |c| c.smallest_reliable_diameter_m / 1000.0);
     let diameters =
         |rows: &[CatalogueCrater]| -> Vec<f64> { rows.iter().filter_map(|c| c.diameter_km).collect() };
-    let detected_csfd: Option<Vec<CsfdBin>> = area.km2.map(|a| csfd(&diameters(&craters), a, reliable_km));
     let catalogue_csfd: Option<Vec<CsfdBin>> = match (&catalogue_craters, area.km2) {
         (Some(c), Some(a)) => {
             let truth: Vec<Detection> = c
@@ -261,36 +308,29 @@ pub fn run(
     let overlay_written = image.tile.width() * image.tile.height() <= OVERLAY_MAX_PIXELS;
     let mut files = Vec::new();
     out.write_folder(|dir| -> Result<()> {
+        // What a user gets are the craters at the operating threshold (and their CSFD, GIS
+        // layer and craterstats count); every hypothesis the scan kept (down to min_score)
+        // goes to a file of its own.
+        write_catalogue_into(
+            dir,
+            out.path(),
+            &stem,
+            &craters,
+            &area,
+            &place,
+            reliable_km,
+            catalogue_csfd.as_deref(),
+            &mut files,
+        )?;
         let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
             write_atomic(&dir.join(name), bytes)?;
             files.push(name.to_string());
             Ok(())
         };
-        // What a user gets are the craters at the operating threshold; every hypothesis the
-        // scan kept (down to min_score) goes to a file of its own.
-        write("craters.csv", craters_csv(&craters).as_bytes())?;
         write(
             "hypotheses.csv",
             detections_csv(&detections.detections).as_bytes(),
         )?;
-        if let Some(text) = scc(&craters, &area, &place) {
-            write("craters.scc", text.as_bytes())?;
-        }
-        if let (Some(bins), Some(a)) = (&detected_csfd, area.km2) {
-            let mut series: Vec<(&str, &[CsfdBin])> = vec![("detected", bins)];
-            if let Some(c) = &catalogue_csfd {
-                series.push(("catalogue", c));
-            }
-            write("csfd.csv", csfd_csv(&series).as_bytes())?;
-            let png = csfd_png(
-                &out.path().join("csfd.png"),
-                bins,
-                catalogue_csfd.as_deref(),
-                a,
-                reliable_km,
-            )?;
-            write("csfd.png", &png)?;
-        }
         if overlay_written {
             let picture = overlay(
                 &image.tile,
@@ -306,13 +346,6 @@ pub fn run(
                     message: e.to_string(),
                 })?;
             write("overlay.png", &png)?;
-        }
-        if write_shapefiles(dir, &stem, &craters, &area, &place)? {
-            for part in ["CRATER", "AREA"] {
-                for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
-                    files.push(format!("{stem}_{part}.{ext}"));
-                }
-            }
         }
         files.push("metrics.json".into());
         let metrics = serde_json::json!({
@@ -359,4 +392,80 @@ pub fn run(
         files,
         notes,
     })
+}
+
+/// Writes the catalogue files of a detection into the new folder `out`: `craters.csv`, and
+/// with a placement `craters.scc`, the shapefile pair `<stem>_CRATER` / `<stem>_AREA` and
+/// `csfd.csv` / `csfd.png` (`reliable_km`: the smallest diameter the detector finds
+/// reliably). For detections made elsewhere, such as a mosaic scanned window by window.
+/// Returns the files written.
+pub fn write_catalogue_files(
+    out: OutputParams,
+    stem: &str,
+    detections: &[Detection],
+    area: &CountedArea,
+    place: &Placement,
+    reliable_km: f64,
+) -> Result<Vec<String>> {
+    let out = out.check()?;
+    let craters = catalogue(detections, place);
+    let mut files = Vec::new();
+    out.write_folder(|dir| {
+        write_catalogue_into(
+            dir,
+            out.path(),
+            stem,
+            &craters,
+            area,
+            place,
+            reliable_km,
+            None,
+            &mut files,
+        )
+    })?;
+    Ok(files)
+}
+
+/// `craters.csv`, `craters.scc`, `csfd.csv`, `csfd.png` and the shapefiles into `dir` (the
+/// staged folder of `out_path`), their names added to `files`.
+#[allow(clippy::too_many_arguments)]
+fn write_catalogue_into(
+    dir: &Path,
+    out_path: &Path,
+    stem: &str,
+    craters: &[CatalogueCrater],
+    area: &CountedArea,
+    place: &Placement,
+    reliable_km: f64,
+    catalogue_csfd: Option<&[CsfdBin]>,
+    files: &mut Vec<String>,
+) -> Result<()> {
+    let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
+        write_atomic(&dir.join(name), bytes)?;
+        files.push(name.to_string());
+        Ok(())
+    };
+    write("craters.csv", craters_csv(craters).as_bytes())?;
+    if let Some(text) = scc(craters, area, place) {
+        write("craters.scc", text.as_bytes())?;
+    }
+    if let Some(a) = area.km2 {
+        let diameters: Vec<f64> = craters.iter().filter_map(|c| c.diameter_km).collect();
+        let bins = csfd(&diameters, a, reliable_km);
+        let mut series: Vec<(&str, &[CsfdBin])> = vec![("detected", &bins)];
+        if let Some(c) = catalogue_csfd {
+            series.push(("catalogue", c));
+        }
+        write("csfd.csv", csfd_csv(&series).as_bytes())?;
+        let png = csfd_png(&out_path.join("csfd.png"), &bins, catalogue_csfd, a, reliable_km)?;
+        write("csfd.png", &png)?;
+    }
+    if write_shapefiles(dir, stem, craters, area, place)? {
+        for part in ["CRATER", "AREA"] {
+            for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
+                files.push(format!("{stem}_{part}.{ext}"));
+            }
+        }
+    }
+    Ok(())
 }

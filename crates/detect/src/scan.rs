@@ -185,7 +185,8 @@ pub fn core_source(
 ) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>)> {
     let setup = Setup::new(model, None, config, image_size)?;
     let pieces = core_pieces(&core, image_size, config.piece)?;
-    let (mut cols, mut rows) = (usize::MAX..0, usize::MAX..0);
+    // The union of the image rectangles every level of every piece reads.
+    let mut union: Option<(std::ops::Range<usize>, std::ops::Range<usize>)> = None;
     for &(pc, pr) in &pieces {
         for plan in &setup.plans {
             let r = setup.region(plan, pc, pr);
@@ -194,14 +195,16 @@ pub fn core_source(
             }
             let (lc, lr) = setup.request(plan, &r);
             let (c, rr) = plan.level.source_rect(lc, lr);
-            cols = cols.start.min(c.start)..cols.end.max(c.end);
-            rows = rows.start.min(rr.start)..rows.end.max(rr.end);
+            union = Some(match union {
+                None => (c, rr),
+                Some((uc, ur)) => (
+                    uc.start.min(c.start)..uc.end.max(c.end),
+                    ur.start.min(rr.start)..ur.end.max(rr.end),
+                ),
+            });
         }
     }
-    if cols.start >= cols.end {
-        return Ok((0..0, 0..0));
-    }
-    Ok((cols, rows))
+    Ok(union.unwrap_or((0..0, 0..0)))
 }
 
 /// `core` checked against the image and cut into pieces.

@@ -149,6 +149,44 @@ fn a_geotiff_gives_the_pgm_detections_placed_on_mars() {
         let reliable = row[1].parse::<f64>().unwrap() >= 0.25 - 1e-9;
         assert_eq!(row[7], reliable.to_string(), "{row:?}");
     }
+    // The catalogue files alone, from the detections and the area's row spans (a mosaic
+    // scanned window by window), are those of the run.
+    let spans: Vec<Option<(usize, usize, usize)>> = (0..120).map(|_| Some((0, 159, 160))).collect();
+    let area = craters_detect::CountedArea::from_spans(&spans, 160, &geo.placement);
+    assert_eq!(area, geo.area);
+    let kept: Vec<_> = geo
+        .detections
+        .detections
+        .iter()
+        .filter(|d| d.score >= small().threshold)
+        .copied()
+        .collect();
+    let alone = dir.path().join("alone");
+    let files = craters_detect::write_catalogue_files(
+        OutputParams::new(&alone),
+        "equirectangular",
+        &kept,
+        &area,
+        &geo.placement,
+        0.25,
+    )
+    .unwrap();
+    assert!(
+        files.contains(&"equirectangular_CRATER.shp".to_string()),
+        "{files:?}"
+    );
+    for file in [
+        "craters.csv",
+        "craters.scc",
+        "csfd.csv",
+        "equirectangular_CRATER.dbf",
+    ] {
+        assert_eq!(
+            fs::read(out.join(file)).unwrap(),
+            fs::read(alone.join(file)).unwrap(),
+            "{file}"
+        );
+    }
     // Deterministic.
     detect(
         &detector,
