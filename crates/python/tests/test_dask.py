@@ -83,10 +83,14 @@ def test_finished_windows_are_reused(mosaic, whole, cluster, tmp_path):
     assert rows(again) == rows(first)
 
 
-def test_an_array_on_the_threaded_scheduler_and_bad_mosaics(mosaic, whole):
+def test_arrays_and_bad_mosaics(mosaic, whole):
     image = read_pgm(mosaic / "mosaic.pgm")
     found = craters.dask.detect_mosaic(image, chunk=1700)
     assert rows(found) == [(r["x_px"], r["y_px"], r["r_px"], r["score"]) for r in read_csv(whole / "craters.csv")]
+    # A dask array: each task is given its window as a slice of it.
+    import dask.array
+    lazy = craters.dask.detect_mosaic(dask.array.from_array(image, chunks=1024), chunk=1300)
+    assert rows(lazy) == rows(found)
     with pytest.raises(ValueError, match="expected uint8"):
         craters.dask.detect_mosaic(image.astype(np.uint16))
     with pytest.raises(ValueError, match="chunk 0"):
