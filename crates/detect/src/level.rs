@@ -94,6 +94,15 @@ impl Level {
             .unwrap_or_default()
     }
 
+    /// The level indices of `cols` and `rows`, mirrored into the level.
+    fn mirrored(&self, cols: std::ops::Range<i64>, rows: std::ops::Range<i64>) -> (Vec<usize>, Vec<usize>) {
+        let mirror = |i: i64, n: usize| craters_dataset::reflect(i, n) as usize;
+        (
+            cols.map(|u| mirror(u, self.width)).collect(),
+            rows.map(|v| mirror(v, self.height)).collect(),
+        )
+    }
+
     /// The image columns and rows that [`Level::region`] of `cols × rows` reads (empty
     /// ranges for an empty request).
     pub fn source_rect(
@@ -101,14 +110,8 @@ impl Level {
         cols: std::ops::Range<i64>,
         rows: std::ops::Range<i64>,
     ) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
-        let mirror = |i: i64, n: usize| craters_dataset::reflect(i, n) as usize;
-        let span = |range: std::ops::Range<i64>, n: usize| {
-            let idx: Vec<usize> = range.map(|u| mirror(u, n)).collect();
-            let lo = idx.iter().copied().min().unwrap_or(0);
-            let hi = idx.iter().copied().max().map_or(0, |m| m + 1);
-            lo..hi
-        };
-        let (level_cols, level_rows) = (span(cols, self.width), span(rows, self.height));
+        let (col_index, row_index) = self.mirrored(cols, rows);
+        let (level_cols, level_rows) = (span(&col_index), span(&row_index));
         if level_cols.is_empty() || level_rows.is_empty() {
             return (0..0, 0..0);
         }
@@ -124,15 +127,8 @@ impl Level {
         cols: std::ops::Range<i64>,
         rows: std::ops::Range<i64>,
     ) -> Option<Vec<f32>> {
-        let mirror = |i: i64, n: usize| craters_dataset::reflect(i, n) as usize;
-        let col_index: Vec<usize> = cols.clone().map(|u| mirror(u, self.width)).collect();
-        let row_index: Vec<usize> = rows.clone().map(|v| mirror(v, self.height)).collect();
+        let (col_index, row_index) = self.mirrored(cols, rows);
         // The level rectangle the mirrored indices cover, and the image pixels it reads.
-        let span = |idx: &[usize]| {
-            let lo = idx.iter().copied().min().unwrap_or(0);
-            let hi = idx.iter().copied().max().map_or(0, |m| m + 1);
-            lo..hi
-        };
         let (level_cols, level_rows) = (span(&col_index), span(&row_index));
         if level_cols.is_empty() || level_rows.is_empty() {
             return Some(Vec::new());
@@ -186,6 +182,13 @@ impl Level {
         }
         Some(out)
     }
+}
+
+/// The range from the smallest to the largest index (empty for none).
+fn span(idx: &[usize]) -> std::ops::Range<usize> {
+    let lo = idx.iter().copied().min().unwrap_or(0);
+    let hi = idx.iter().copied().max().map_or(0, |m| m + 1);
+    lo..hi
 }
 
 /// A rectangle of a larger image: its pixels and where its top-left pixel lies in the
