@@ -42,7 +42,8 @@
 //!
 //! Files: `config` (settings), `level` (pyramid levels sampled piece by piece), `scan`
 //! (pieces, levels, dense or per-window scores, peaks), `suppress` (overlapping
-//! circles), `evaluate` (against a catalogue), `overlay` (the picture), `card` (model
+//! circles), `peaks` (the score maps' maxima), `window_scan` (a core of a mosaic from a
+//! window of it), `evaluate` (against a catalogue), `overlay` (the picture), `card` (model
 //! cards, the shipped detector), `placement` (where an image lies, the counted area),
 //! `catalogue` (craters.csv, .scc), `gis` (shapefiles), `csfd` (size-frequency
 //! distribution), `run` (`craters detect`: load, place, detect, write).
@@ -57,10 +58,12 @@ mod evaluate;
 mod gis;
 mod level;
 mod overlay;
+mod peaks;
 mod placement;
 mod run;
 mod scan;
 mod suppress;
+mod window_scan;
 
 pub use card::{Detector, ModelCard, SHIPPED_MODEL, shipped_model};
 pub use catalogue::{CatalogueCrater, catalogue, craters_csv, scc};
@@ -71,16 +74,17 @@ pub use evaluate::{Evaluation, catalogue_circles, evaluate};
 pub use gis::{CIRCLE_VERTICES, write_shapefiles};
 pub use level::{ImageWindow, Level};
 pub use overlay::overlay;
+pub use peaks::{Peak, find_peaks};
 pub use placement::{CountedArea, Placement};
 pub use run::{
     DetectSummary, GSD_MAX_RATIO, GSD_RESCALE_RATIO, OVERLAY_MAX_PIXELS, PlacedDetections, PlacementParams,
     detect_placed, detections_csv, run, write_catalogue_files,
 };
 pub use scan::{
-    MAX_LEVEL_PIXELS, NoProgress, Peak, ScanProgress, TileDetections, core_hypotheses, core_source,
-    dense_work, detect, detect_with_progress, find_peaks,
+    MAX_LEVEL_PIXELS, NoProgress, ScanProgress, TileDetections, dense_work, detect, detect_with_progress,
 };
 pub use suppress::suppress_overlaps;
+pub use window_scan::{core_hypotheses, core_source};
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.
 #[cfg(doctest)]

@@ -22,6 +22,7 @@ use crate::config::{ScanMethod, ValidDetectConfig};
 use crate::error::Error;
 use crate::error::Result;
 use crate::level::{ImageWindow, Level};
+use crate::peaks::find_peaks;
 use crate::suppress::suppress_overlaps;
 
 /// The most level pixels of one piece (256 Mi floats would be 1 GiB): the smallest crater
@@ -61,10 +62,10 @@ pub struct NoProgress;
 impl ScanProgress for NoProgress {}
 
 /// One pyramid level to scan.
-struct LevelPlan {
+pub(crate) struct LevelPlan {
     /// Crater radius it looks for, image pixels.
     crater_radius: f64,
-    level: Level,
+    pub(crate) level: Level,
     /// Level pixels between window centres.
     step: usize,
 }
@@ -156,79 +157,15 @@ pub fn detect_with_progress(
     })
 }
 
-/// The crater hypotheses (before suppression) whose windows the rectangle `core` of a
-/// `image_size` image owns, scored from `window`, a part of the image that must hold
-/// [`core_source`]`(core)`. Cores that partition the image give, together, exactly the
-/// hypotheses of a scan of the whole image; [`suppress_overlaps`] over their concatenation
-/// gives its detections. This is how a mosaic is detected window by window (one task each,
-/// on any number of machines). Models that standardise the image as a whole
-/// (`input_norm = "per_tile"`) need the whole image and are refused.
-pub fn core_hypotheses(
-    model: &CraterCnn,
-    window: &ImageWindow,
-    image_size: (usize, usize),
-    core: (std::ops::Range<usize>, std::ops::Range<usize>),
-    config: &ValidDetectConfig,
-) -> Result<Vec<Detection>> {
-    let setup = Setup::new(model, None, config, image_size)?;
-    let pieces = core_pieces(&core, image_size, config.piece)?;
-    Ok(setup.scan(model, config, window, &pieces, &NoProgress)?.0)
-}
-
-/// The image columns and rows [`core_hypotheses`] reads for `core`: the window a task
-/// must load (its core with a margin as wide as the largest window needs).
-pub fn core_source(
-    model: &CraterCnn,
-    config: &ValidDetectConfig,
-    image_size: (usize, usize),
-    core: (std::ops::Range<usize>, std::ops::Range<usize>),
-) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>)> {
-    let setup = Setup::new(model, None, config, image_size)?;
-    let pieces = core_pieces(&core, image_size, config.piece)?;
-    // The union of the image rectangles every level of every piece reads.
-    let mut union: Option<(std::ops::Range<usize>, std::ops::Range<usize>)> = None;
-    for &(pc, pr) in &pieces {
-        for plan in &setup.plans {
-            let r = setup.region(plan, pc, pr);
-            if r.is_empty() {
-                continue;
-            }
-            let (lc, lr) = setup.request(plan, &r);
-            let (c, rr) = plan.level.source_rect(lc, lr);
-            union = Some(match union {
-                None => (c, rr),
-                Some((uc, ur)) => (
-                    uc.start.min(c.start)..uc.end.max(c.end),
-                    ur.start.min(rr.start)..ur.end.max(rr.end),
-                ),
-            });
-        }
-    }
-    Ok(union.unwrap_or((0..0, 0..0)))
-}
-
-/// `core` checked against the image and cut into pieces.
-fn core_pieces(
-    core: &(std::ops::Range<usize>, std::ops::Range<usize>),
-    (w, h): (usize, usize),
-    piece: usize,
-) -> Result<Vec<Piece>> {
-    let (cols, rows) = core;
-    if cols.start > cols.end || rows.start > rows.end || cols.end > w || rows.end > h {
-        return Err(Error::CoreOffImage {
-            core: format!("{cols:?} × {rows:?}"),
-            width: w,
-            height: h,
-        });
-    }
-    Ok(pieces_of(cols.clone(), rows.clone(), piece))
-}
-
 /// Image columns and rows of a piece.
-type Piece = ((usize, usize), (usize, usize));
+pub(crate) type Piece = ((usize, usize), (usize, usize));
 
 /// `cols × rows` cut into pieces of at most `piece` a side, row by row.
-fn pieces_of(cols: std::ops::Range<usize>, rows: std::ops::Range<usize>, piece: usize) -> Vec<Piece> {
+pub(crate) fn pieces_of(
+    cols: std::ops::Range<usize>,
+    rows: std::ops::Range<usize>,
+    piece: usize,
+) -> Vec<Piece> {
     let cuts = |r: std::ops::Range<usize>| -> Vec<(usize, usize)> {
         r.clone()
             .step_by(piece)
@@ -244,20 +181,20 @@ fn pieces_of(cols: std::ops::Range<usize>, rows: std::ops::Range<usize>, piece: 
 
 /// What a scan of an image needs before its first window: the method, the dense network,
 /// the normalisation, the levels.
-struct Setup {
+pub(crate) struct Setup {
     method: ScanMethod,
     dense: Option<DenseNet>,
     /// Levels are standardised locally before scoring.
     local: bool,
     table: [u8; 256],
-    plans: Vec<LevelPlan>,
+    pub(crate) plans: Vec<LevelPlan>,
     image_size: (usize, usize),
 }
 
 impl Setup {
     /// `tile` is the whole image when there is one; without it (a window of a mosaic), a
     /// model that needs the whole image's statistics is refused.
-    fn new(
+    pub(crate) fn new(
         model: &CraterCnn,
         tile: Option<&Tile>,
         config: &ValidDetectConfig,
@@ -301,7 +238,12 @@ impl Setup {
     }
 
     /// The windows of the piece `cols × rows` at `plan`'s level.
-    fn region(&self, plan: &LevelPlan, (c0, c1): (usize, usize), (r0, r1): (usize, usize)) -> Region {
+    pub(crate) fn region(
+        &self,
+        plan: &LevelPlan,
+        (c0, c1): (usize, usize),
+        (r0, r1): (usize, usize),
+    ) -> Region {
         let (tile_w, tile_h) = self.image_size;
         let (l, s) = (&plan.level, plan.step);
         let (i0, i1) = owned(c0, c1, l.width, tile_w, s);
@@ -317,7 +259,11 @@ impl Setup {
 
     /// The level columns and rows sampled for a region: under its windows, plus half the
     /// local square around them when levels are standardised locally.
-    fn request(&self, plan: &LevelPlan, r: &Region) -> (std::ops::Range<i64>, std::ops::Range<i64>) {
+    pub(crate) fn request(
+        &self,
+        plan: &LevelPlan,
+        r: &Region,
+    ) -> (std::ops::Range<i64>, std::ops::Range<i64>) {
         let ((e0, _), (f0, _)) = r.grid;
         let s = plan.step;
         let half = (PATCH_SIDE / 2) as i64;
@@ -331,7 +277,7 @@ impl Setup {
 
     /// Scores the windows the `pieces` own, from `window`; returns their hypotheses and the
     /// number of windows.
-    fn scan(
+    pub(crate) fn scan(
         &self,
         model: &CraterCnn,
         config: &ValidDetectConfig,
@@ -426,7 +372,7 @@ impl Setup {
 }
 
 /// The windows of one piece at one level: the grid points it owns and the grid it scores.
-struct Region {
+pub(crate) struct Region {
     /// Owned grid columns and rows.
     owned: ((usize, usize), (usize, usize)),
     /// Scored grid columns and rows: the owned ones and one more on each side.
@@ -435,7 +381,7 @@ struct Region {
 }
 
 impl Region {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         let ((i0, i1), (j0, j1)) = self.owned;
         i0 >= i1 || j0 >= j1
     }
@@ -454,67 +400,6 @@ impl Region {
 /// Scores of the windows at every `step` of the region, in one fully convolutional pass.
 fn score_dense(net: &DenseNet, pixels: &[f32], w: usize, h: usize, step: usize) -> Result<Vec<f32>> {
     Ok(net.window_scores(pixels, w, h, step)?.scores)
-}
-
-/// A local maximum of a level's score grid: a crater hypothesis.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Peak {
-    /// Grid column.
-    pub i: usize,
-    /// Grid row.
-    pub j: usize,
-    /// Its score.
-    pub score: f64,
-    /// Refined centre in level pixels: the score-weighted mean of the 3×3 neighbourhood's
-    /// positions, neighbours under half the peak's score left out.
-    pub x: f64,
-    /// Refined centre row in level pixels.
-    pub y: f64,
-}
-
-/// The local maxima of the row-major score grid over window centres `xs` × `ys` (level
-/// pixels, `step` apart) that score at least `min_score`, in scan order. A grid point is a
-/// maximum when no 3×3 neighbour scores higher; ties break towards the first in scan order,
-/// so a plateau gives one peak.
-pub fn find_peaks(scores: &[f32], xs: &[usize], ys: &[usize], step: usize, min_score: f64) -> Vec<Peak> {
-    debug_assert_eq!(scores.len(), xs.len() * ys.len());
-    let mut peaks = Vec::new();
-    for (j, &y) in ys.iter().enumerate() {
-        for (i, &x) in xs.iter().enumerate() {
-            let score = scores[j * xs.len() + i];
-            if f64::from(score) < min_score {
-                continue;
-            }
-            let mut is_peak = true;
-            let (mut sum, mut sx, mut sy) = (0.0, 0.0, 0.0);
-            for dj in -1i64..=1 {
-                for di in -1i64..=1 {
-                    let (ni, nj) = (i as i64 + di, j as i64 + dj);
-                    if ni < 0 || nj < 0 || ni >= xs.len() as i64 || nj >= ys.len() as i64 {
-                        continue;
-                    }
-                    let s = scores[nj as usize * xs.len() + ni as usize];
-                    if s > score || (s == score && (dj, di) < (0, 0)) {
-                        is_peak = false;
-                    }
-                    let weight = (f64::from(s) - 0.5 * f64::from(score)).max(0.0);
-                    sum += weight;
-                    sx += weight * (x as f64 + di as f64 * step as f64);
-                    sy += weight * (y as f64 + dj as f64 * step as f64);
-                }
-            }
-            if is_peak {
-                peaks.push(Peak {
-                    i,
-                    j,
-                    score: f64::from(score),
-                    x: sx / sum,
-                    y: sy / sum,
-                });
-            }
-        }
-    }
-    peaks
 }
 
 /// Scores of the `cols × rows` windows at every `step` of the region (row-major), each cut
@@ -555,50 +440,6 @@ fn cut_windows(pixels: &[f32], width: usize, corners: &[(usize, usize)]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Peaks of a grid whose centres are its indices times `step` = 1.
-    fn peaks(scores: &[f32], cols: usize, min_score: f64) -> Vec<Peak> {
-        let xs: Vec<usize> = (0..cols).collect();
-        let ys: Vec<usize> = (0..scores.len() / cols).collect();
-        find_peaks(scores, &xs, &ys, 1, min_score)
-    }
-
-    #[test]
-    fn one_peak_per_maximum_and_none_below_the_minimum_score() {
-        #[rustfmt::skip]
-        let scores = [
-            0.1, 0.2, 0.1, 0.0, 0.0,
-            0.2, 0.9, 0.2, 0.0, 0.6,
-            0.1, 0.2, 0.1, 0.0, 0.0,
-        ];
-        let found = peaks(&scores, 5, 0.5);
-        assert_eq!(found.len(), 2, "{found:?}");
-        assert_eq!(
-            (found[0].i, found[0].j, found[0].score),
-            (1, 1, f64::from(0.9f32))
-        );
-        // Symmetric neighbours under half the score: the centre stays on the grid point.
-        assert_eq!((found[0].x, found[0].y), (1.0, 1.0));
-        // A maximum at the grid's edge counts; its missing neighbours are simply absent.
-        assert_eq!((found[1].i, found[1].j, found[1].x, found[1].y), (4, 1, 4.0, 1.0));
-        assert!(peaks(&scores, 5, 0.95).is_empty());
-    }
-
-    #[test]
-    fn a_plateau_gives_one_peak_and_a_strong_neighbour_pulls_the_centre() {
-        let plateau = [0.8f32, 0.8, 0.8, 0.8];
-        let found = peaks(&plateau, 2, 0.5);
-        assert_eq!(found.len(), 1);
-        assert_eq!((found[0].i, found[0].j), (0, 0), "the first in scan order");
-        // Row 0.9, 0.8 (weights 0.45 and 0.35) with step 10: x = (0·0.45 + 10·0.35) / 0.8.
-        let xs = [0, 10];
-        let found = find_peaks(&[0.9, 0.8], &xs, &[0], 10, 0.5);
-        assert_eq!(found.len(), 1);
-        let w0 = f64::from(0.9f32) - 0.5 * f64::from(0.9f32);
-        let w1 = f64::from(0.8f32) - 0.5 * f64::from(0.9f32);
-        assert!((found[0].x - 10.0 * w1 / (w0 + w1)).abs() < 1e-12, "{found:?}");
-        assert_eq!(found[0].y, 0.0);
-    }
 
     #[test]
     fn consecutive_pieces_own_every_grid_point_once() {
