@@ -182,3 +182,35 @@ fn gis_and_crater_counting_tools_read_the_catalogue() {
     assert!(run.status.success(), "{stdout}\n{}", stderr(&run));
     assert!(stdout.contains("readers: 22 passed, 0 failed"), "{stdout}");
 }
+
+/// The shipped detector scores the held-out tile 3_24 at the figures its card states.
+#[test]
+fn the_shipped_detector_scores_what_its_card_states() {
+    let (Some(tile), Some(catalogue)) = (
+        shared("data/hrsc/tiles/tile3_24.pgm"),
+        shared("data/hrsc/gt/3_24_gt.csv"),
+    ) else {
+        return;
+    };
+    let card = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/hrsc-detector/README.md"),
+    )
+    .unwrap();
+    // | 0.91 (card) | precision | recall | F1 | AP |
+    let row = card
+        .lines()
+        .find(|l| l.starts_with("| 0.91 (card) |"))
+        .expect("the card's figure row");
+    let figures: Vec<&str> = row.split('|').map(str::trim).filter(|f| !f.is_empty()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("found");
+    let run = craters(&["detect", s(&tile), "--catalogue", s(&catalogue), "--out", s(&out)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let expected = format!(
+        "at score ≥ 0.91: precision {}, recall {}, F1 {}",
+        figures[1], figures[2], figures[3]
+    );
+    assert!(stdout.contains(&expected), "{stdout}\nshould contain {expected}");
+    assert!(stdout.contains(&format!("AP {}", figures[4])), "{stdout}");
+}
