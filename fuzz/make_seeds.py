@@ -5,8 +5,8 @@ keeps it small; the committed corpus is replayed by `cargo test` (tests/fuzz_cor
 
     python3 fuzz/make_seeds.py MODEL_DIR   # a model folder (config.json + model.safetensors)
 
-The geotiff seeds are the GDAL-made fixtures of crates/dataset/tests/fixtures/geotiff, copied
-as corpus/geotiff/seed-<name>.tif (their make.sh writes them).
+The geotiff corpus started from the GeoTIFF fixtures of tests/support/geotiff_fixtures.rs
+(then GDAL-made) and is what `cargo fuzz cmin` kept of a 5-minute run.
 """
 
 import pathlib

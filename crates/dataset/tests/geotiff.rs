@@ -1,21 +1,19 @@
-//! GeoTIFFs written by GDAL (fixtures/geotiff, made by its make.sh): pixels, nodata and
+//! GeoTIFFs with GDAL's tags (tests/support/geotiff_fixtures.rs): pixels, nodata and
 //! georeferencing read as GDAL and PROJ read them; bad files are one clear error each.
 
 mod common;
+#[path = "../../../tests/support/geotiff_fixtures.rs"]
+mod geotiff_fixtures;
 
 use common::shared;
-use std::path::{Path, PathBuf};
+use geotiff_fixtures::{NODATA_PIXELS, fixture};
+use std::path::Path;
 
 use craters_dataset::{Error, GeoImage, Projection, read_geotiff};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/geotiff")
-        .join(name)
-}
-
-/// Longitude and latitude of the pixel centres (10, 20) and (150, 110), from rasterio's
-/// transform and pyproj (fixtures/geotiff/README.md).
+/// Longitude and latitude of the pixel centres (10, 20) and (150, 110) of the same rasters
+/// written by GDAL (tools/make_geotiff.py --crop 700 800 160 120, rasterio 1.4.4), from
+/// rasterio's transform and pyproj 3.7.2 (PROJ 9.5.1).
 const EXPECTED: [(&str, [(f64, f64); 2]); 3] = [
     (
         "equirectangular.tif",
@@ -106,17 +104,20 @@ fn wider_samples_and_nodata_are_stretched_and_masked() {
     );
     assert_eq!(u16.nodata, Some(0.0));
     for image in [&u16, &f32] {
-        assert_eq!(image.valid_pixels, 160 * 120 - 2610);
+        assert_eq!(image.valid_pixels, 160 * 120 - NODATA_PIXELS);
         let valid = image.valid.as_ref().unwrap();
         assert!(!image.is_valid(0, 60) && !image.is_valid(159, 0) && image.is_valid(80, 60));
-        assert_eq!(valid.iter().filter(|&&v| !v).count(), 2610);
+        assert_eq!(valid.iter().filter(|&&v| !v).count(), NODATA_PIXELS);
         assert!(
             image.notes.iter().any(|n| n.contains("stretched to 8 bits")),
             "{:?}",
             image.notes
         );
         assert!(
-            image.notes.iter().any(|n| n.contains("2610 nodata pixels")),
+            image
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("{NODATA_PIXELS} nodata pixels"))),
             "{:?}",
             image.notes
         );

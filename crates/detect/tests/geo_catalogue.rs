@@ -2,6 +2,10 @@
 //! latitude and km, craters.scc, the shapefile pair, the CSFD), nodata, placement of plain
 //! images, and ground sampling far from the detector's.
 
+#[path = "../../../tests/support/geotiff_fixtures.rs"]
+mod geotiff_fixtures;
+
+use geotiff_fixtures::{NODATA_PIXELS, fixture};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -10,12 +14,6 @@ use craters_detect::{
     DetectConfig, DetectSummary, Detector, NoProgress, PlacementParams, ValidDetectConfig, run,
 };
 use craters_model::{CraterCnn, SeedCnnConfig};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../dataset/tests/fixtures/geotiff")
-        .join(name)
-}
 
 /// An untrained network scores near 0.5: keep every peak, report the strongest.
 fn small() -> ValidDetectConfig {
@@ -245,10 +243,10 @@ fn nodata_is_never_part_of_a_crater_nor_of_the_area() {
             .iter()
             .any(|d| !image.disc_is_valid(d.circle.x, d.circle.y, d.circle.r))
     );
-    assert_eq!(summary.area.pixels, 160 * 120 - 2610);
+    assert_eq!(summary.area.pixels, 160 * 120 - NODATA_PIXELS);
     let km2 = summary.area.km2.unwrap();
     assert!(
-        (km2 - (160.0 * 120.0 - 2610.0) * 0.0125 * 0.0125).abs() < 1e-3,
+        (km2 - (160.0 * 120.0 - NODATA_PIXELS as f64) * 0.0125 * 0.0125).abs() < 1e-3,
         "{km2}"
     );
     // The outline leaves the 20-column collar out.

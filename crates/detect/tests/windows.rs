@@ -1,6 +1,10 @@
 //! A mosaic scanned window by window (one task each, anywhere): the cores' hypotheses,
 //! concatenated and suppressed, are exactly the detections of one scan of the whole image.
 
+#[path = "../../../tests/support/geotiff_fixtures.rs"]
+mod geotiff_fixtures;
+
+use geotiff_fixtures::fixture;
 use std::ops::Range;
 
 use craters_dataset::{GeoImage, Tile};
@@ -12,9 +16,7 @@ use craters_model::{CraterCnn, InputNorm, SeedCnnConfig};
 use image::GrayImage;
 
 fn tile() -> Tile {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../dataset/tests/fixtures/geotiff/equirectangular.tif");
-    GeoImage::load(&path).unwrap().tile
+    GeoImage::load(&fixture("equirectangular.tif")).unwrap().tile
 }
 
 fn config(piece: usize) -> ValidDetectConfig {

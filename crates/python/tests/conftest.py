@@ -4,13 +4,13 @@ fails the tests; elsewhere they are skipped with the reason."""
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared"
-FIXTURES = ROOT / "crates" / "dataset" / "tests" / "fixtures" / "geotiff"
 
 
 def need(thing, why):
@@ -64,3 +64,17 @@ def rows(columns, decimals=(2, 2, 2, 6)):
     keys = ("x", "y", "r", "score")
     return [tuple(f"{float(columns[k][i]):.{d}f}" for k, d in zip(keys, decimals))
             for i in range(len(columns["x"]))]
+
+
+@pytest.fixture(scope="session")
+def geotiffs(shared, tmp_path_factory):
+    """GeoTIFFs written by GDAL (tools/make_geotiff.py): 160 × 120 crops of tile 3_24 as
+    uint16 (striped) and float32 (tiled), each with a 20-px nodata collar."""
+    folder = tmp_path_factory.mktemp("geotiffs")
+    tile = shared / "data" / "hrsc" / "tiles" / "tile3_24.pgm"
+    for name, extra in [("uint16_nodata.tif", ["--dtype", "uint16"]),
+                        ("float32_tiled_nodata.tif", ["--dtype", "float32", "--tiled"])]:
+        subprocess.run([sys.executable, str(ROOT / "tools" / "make_geotiff.py"), str(tile), str(folder / name),
+                        "--crop", "700", "800", "160", "120", "--nodata-collar", "20", *extra],
+                       check=True, stdout=subprocess.DEVNULL)
+    return folder

@@ -8,7 +8,7 @@ import pytest
 import rasterio
 
 import craters
-from conftest import FIXTURES, read_csv, read_pgm, rows, run
+from conftest import read_csv, read_pgm, rows, run
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +31,13 @@ def test_detect_gives_the_numbers_of_craters_detect(detector, shared, craters_bi
 
 
 @pytest.mark.parametrize("name", ["uint16_nodata.tif", "float32_tiled_nodata.tif"])
-def test_wider_samples_and_nodata_as_craters_detect_reads_them(detector, craters_bin, tmp_path, name):
+def test_wider_samples_and_nodata_as_craters_detect_reads_them(detector, craters_bin, geotiffs, tmp_path, name):
     config = "min_diameter = 16.0\nmax_diameter = 32.0\nmin_score = 0.0\nthreshold = 0.5\n"
     settings = tmp_path / "detect.toml"
     settings.write_text(config)
-    run(craters_bin, "detect", FIXTURES / name, "--config", settings, "--out", tmp_path / "cli")
+    run(craters_bin, "detect", geotiffs / name, "--config", settings, "--out", tmp_path / "cli")
     cli = read_csv(tmp_path / "cli" / "craters.csv")
-    with rasterio.open(FIXTURES / name) as src:
+    with rasterio.open(geotiffs / name) as src:
         samples, nodata = src.read(1), src.nodata
     found = detector.detect(samples, nodata=nodata, config=config, pixel_size=12.5)
     assert len(cli) > 0

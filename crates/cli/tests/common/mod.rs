@@ -35,11 +35,12 @@ pub fn detect_args<'a>(model: &'a Path, image: &'a Path, out: &'a Path) -> Vec<&
     vec!["detect", s(image), "--model", s(model), "--out", s(out)]
 }
 
-/// A GeoTIFF fixture of craters-dataset (see its README).
+#[path = "../../../../tests/support/geotiff_fixtures.rs"]
+mod geotiff_fixtures;
+
+/// A GeoTIFF fixture (tests/support/geotiff_fixtures.rs), written on first use.
 pub fn geotiff(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../dataset/tests/fixtures/geotiff")
-        .join(name)
+    geotiff_fixtures::fixture(name)
 }
 
 /// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the
