@@ -43,23 +43,10 @@ pub fn geotiff(name: &str) -> PathBuf {
     geotiff_fixtures::fixture(name)
 }
 
-/// `../shared/<path>` beside the checkout. CI always has it, so there its absence fails the
-/// test; elsewhere the test is skipped with the reason printed.
-pub fn shared(path: &str) -> Option<PathBuf> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(path);
-    if full.exists() {
-        return Some(full);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing; CI must have it",
-        full.display()
-    );
-    eprintln!("skipped: {} is absent (the real HRSC data)", full.display());
-    None
-}
+#[path = "../../../../tests/support/shared.rs"]
+mod shared_data;
+#[allow(unused_imports)] // each test file uses its own share of the helpers
+pub use shared_data::shared;
 
 /// `craters predict --model MODEL --input INPUT --out OUT`, for more arguments to follow.
 pub fn predict_args<'a>(model: &'a Path, input: &'a Path, out: &'a Path) -> Vec<&'a str> {
