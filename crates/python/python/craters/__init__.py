@@ -12,8 +12,15 @@ raised as ``craters.CratersError`` with the message the command would print. The
 released while Rust computes; ``craters.set_threads(n)`` sets its threads.
 """
 
-from . import _craters
-from ._craters import CratersError, set_threads
+import os
+
+# candle's own pool for large element-wise operations spins between jobs beside rayon's
+# workers; with one thread it starts none (as the `craters` command does). Set before the
+# native module first touches candle; a value the user set is kept.
+os.environ.setdefault("CANDLE_NUM_THREADS", "1")
+
+from . import _craters  # noqa: E402
+from ._craters import CratersError, set_threads  # noqa: E402
 
 __all__ = ["Detector", "CratersError", "set_threads", "suppress", "table"]
 

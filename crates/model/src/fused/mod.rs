@@ -3,8 +3,9 @@
 //!
 //! Why: on this network plain candle spends most of a training step around the maths
 //! (fresh buffers, broadcasting, the first layer's input gradient nobody needs). Here each
-//! image is handled by one rayon task (im2col + a single-threaded `gemm`), the pooling keeps
-//! the winning position so the backward pass scatters straight to it, and the input
+//! image is one rayon task: a direct convolution a band of rows at a time, pooled straight
+//! from the band ([`direct`], with the register-blocked kernel of [`simd`]); the pooling
+//! keeps the winning position, so the backward pass visits only those, and the input
 //! gradient is computed only when asked for. Work is split by image and partial weight
 //! gradients are summed in image order, so results do not depend on the thread count.
 
@@ -14,8 +15,14 @@ use std::sync::Mutex;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType};
 use gemm::Parallelism;
-use multiversion::multiversion;
 use rayon::prelude::*;
+
+use direct::{Packed, Scratch};
+
+mod direct;
+mod simd;
+#[cfg(test)]
+mod tests;
 
 /// Marks a pooled cell whose maximum was not positive: ReLU zeroed it, no gradient flows.
 const DEAD: u32 = u32::MAX;
@@ -24,8 +31,35 @@ const DEAD: u32 = u32::MAX;
 pub(crate) trait Real:
     WithDType + Copy + Send + Sync + PartialOrd + Add<Output = Self> + AddAssign + Mul<Output = Self>
 {
+    /// Computes and pools pooled row `qi` ([`direct::conv_band`] and [`direct::pool_band`])
+    /// with the fastest kernels this machine has for the type; `false` (nothing done) when
+    /// there are none beyond the portable ones.
+    fn band_simd(
+        d: Dims,
+        packed: &Packed<Self>,
+        hwc: &[Self],
+        qi: usize,
+        band: &mut [Self],
+        out: &mut [Self],
+        winners: &mut [u32],
+    ) -> bool {
+        let _ = (d, packed, hwc, qi, band, out, winners);
+        false
+    }
 }
-impl Real for f32 {}
+impl Real for f32 {
+    fn band_simd(
+        d: Dims,
+        packed: &Packed<f32>,
+        hwc: &[f32],
+        qi: usize,
+        band: &mut [f32],
+        out: &mut [f32],
+        winners: &mut [u32],
+    ) -> bool {
+        simd::conv_band(d, packed, hwc, qi * d.pool, band) && simd::pool_band(d, packed.fp, qi, band, out, winners)
+    }
+}
 impl Real for f64 {}
 
 /// Conv(valid, stride 1) → + bias → ReLU → max-pool(size = stride = `pool`, overhang
@@ -56,8 +90,6 @@ struct ConvReluPool {
 struct Saved {
     dims: Dims,
     /// Per image, channel and pooled cell: the winning position in the `U × U` region.
-    /// (The im2col matrices are rebuilt from the input in the backward pass: cheaper than
-    /// keeping megabytes of them alive through every forward pass, inference included.)
     winners: Vec<u32>,
 }
 
@@ -69,7 +101,7 @@ struct Grads<T> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Dims {
+pub(crate) struct Dims {
     n: usize,
     c: usize,
     h: usize,
@@ -84,20 +116,16 @@ struct Dims {
 
 impl Dims {
     /// Conv rows/columns that pooling uses (the rest is cropped, as Keras does).
-    fn used(&self) -> (usize, usize) {
+    pub(crate) fn used(&self) -> (usize, usize) {
         (self.qh * self.pool, self.qw * self.pool)
     }
-    fn positions(&self) -> usize {
-        let (uh, uw) = self.used();
-        uh * uw
-    }
-    fn ckk(&self) -> usize {
+    pub(crate) fn ckk(&self) -> usize {
         self.c * self.k * self.k
     }
-    fn cells(&self) -> usize {
+    pub(crate) fn cells(&self) -> usize {
         self.f * self.qh * self.qw
     }
-    fn image_len(&self) -> usize {
+    pub(crate) fn image_len(&self) -> usize {
         self.c * self.h * self.w
     }
 }
@@ -111,7 +139,8 @@ impl ConvReluPool {
         let (n, c, h, w) = l1.shape().dims4()?;
         let (f, wc, k, k2) = l2.shape().dims4()?;
         let fb = l3.shape().dims1()?;
-        if wc != c || k != k2 || fb != f || k > h || k > w || self.pool == 0 {
+        let empty = c == 0 || f == 0 || k == 0 || self.pool == 0;
+        if empty || wc != c || k != k2 || fb != f || k > h || k > w || (h - k + 1).min(w - k + 1) < self.pool {
             return Err(shape_error(format!(
                 "conv_relu_pool: input {:?}, weight {:?}, bias {:?}, pool {}",
                 l1.dims(),
@@ -135,88 +164,58 @@ impl ConvReluPool {
     }
 
     fn forward<T: Real>(&self, d: Dims, x: &[T], weight: &[T], bias: &[T]) -> (Vec<T>, Saved) {
-        let (positions, ckk, cells) = (d.positions(), d.ckk(), d.cells());
-        let zero = T::from_f64(0.0);
-        let mut out = vec![zero; d.n * cells];
+        let cells = d.cells();
+        let packed = Packed::new(d, weight, bias);
+        let mut out = vec![T::from_f64(0.0); d.n * cells];
         let mut winners = vec![DEAD; d.n * cells];
         out.par_chunks_mut(cells)
             .zip(winners.par_chunks_mut(cells))
             .enumerate()
-            .for_each(|(img, (out, winners))| {
-                let mut cols = vec![zero; positions * ckk];
-                im2col(d, &x[img * d.image_len()..(img + 1) * d.image_len()], &mut cols);
-                // conv[f][pos] = bias[f] + Σ_kk weight[f][kk] · cols[kk][pos]
-                let mut conv = vec![zero; d.f * positions];
-                for (plane, &b) in conv.chunks_mut(positions).zip(bias) {
-                    plane.fill(b);
-                }
-                matmul(
-                    (d.f, positions, ckk),
-                    (&mut conv, positions, 1),
-                    true,
-                    (weight, ckk, 1),
-                    (&cols, positions, 1),
-                );
-                pool_relu(d, &conv, out, winners);
-            });
+            .for_each_init(
+                || Scratch::new(d, packed.fp),
+                |scratch, (img, (out, winners))| {
+                    let x = &x[img * d.image_len()..(img + 1) * d.image_len()];
+                    direct::forward_image(d, &packed, x, out, winners, scratch);
+                },
+            );
         (out, Saved { dims: d, winners })
     }
 
     fn backward<T: Real>(&self, saved: &Saved, x: &[T], grad_out: &[T], weight: &[T]) -> Grads<T> {
         let d = saved.dims;
-        let (positions, ckk, cells) = (d.positions(), d.ckk(), d.cells());
+        let (ckk, cells) = (d.ckk(), d.cells());
         let zero = T::from_f64(0.0);
+        // Biases do not enter the backward pass.
+        let packed = Packed::new(d, weight, &vec![zero; d.f]);
         let mut grad_w_parts = vec![zero; d.n * d.f * ckk];
         let mut grad_b_parts = vec![zero; d.n * d.f];
         let mut grad_x = vec![zero; if self.input_grad { d.n * d.image_len() } else { 0 }];
-        let mut grad_x_chunks: Vec<&mut [T]> = if self.input_grad {
-            grad_x.chunks_mut(d.image_len()).collect()
+        let mut grad_x_chunks: Vec<Option<&mut [T]>> = if self.input_grad {
+            grad_x.chunks_mut(d.image_len()).map(Some).collect()
         } else {
-            (0..d.n).map(|_| &mut [][..]).collect()
+            (0..d.n).map(|_| None).collect()
         };
         grad_w_parts
             .par_chunks_mut(d.f * ckk)
             .zip(grad_b_parts.par_chunks_mut(d.f))
             .zip(grad_x_chunks.par_iter_mut())
             .enumerate()
-            .for_each(|(img, ((grad_w, grad_b), grad_x))| {
-                // Gradient of the conv output, grad_conv[f][pos]: the pooled gradient at each
-                // winner, zero elsewhere.
-                let mut grad_conv = vec![zero; d.f * positions];
-                let winners = &saved.winners[img * cells..(img + 1) * cells];
-                let g = &grad_out[img * cells..(img + 1) * cells];
-                let plane = d.qh * d.qw;
-                for ch in 0..d.f {
-                    for cell in ch * plane..(ch + 1) * plane {
-                        if winners[cell] != DEAD {
-                            grad_conv[ch * positions + winners[cell] as usize] = g[cell];
-                            grad_b[ch] += g[cell];
-                        }
-                    }
-                }
-                let mut cols = vec![zero; positions * ckk];
-                im2col(d, &x[img * d.image_len()..(img + 1) * d.image_len()], &mut cols);
-                // grad_w[f][kk] = Σ_pos grad_conv[f][pos] · cols[kk][pos]
-                matmul(
-                    (d.f, ckk, positions),
-                    (grad_w, ckk, 1),
-                    false,
-                    (&grad_conv, positions, 1),
-                    (&cols, 1, positions),
-                );
-                if self.input_grad {
-                    // grad_cols[kk][pos] = Σ_f weight[f][kk] · grad_conv[f][pos]
-                    let mut grad_cols = vec![zero; ckk * positions];
-                    matmul(
-                        (ckk, positions, d.f),
-                        (&mut grad_cols, positions, 1),
-                        false,
-                        (weight, 1, ckk),
-                        (&grad_conv, positions, 1),
+            .for_each_init(
+                || Scratch::new(d, packed.fp),
+                |scratch, (img, ((grad_w, grad_b), grad_x))| {
+                    direct::backward_image(
+                        d,
+                        &packed,
+                        &x[img * d.image_len()..(img + 1) * d.image_len()],
+                        &grad_out[img * cells..(img + 1) * cells],
+                        &saved.winners[img * cells..(img + 1) * cells],
+                        grad_w,
+                        grad_b,
+                        grad_x.as_deref_mut(),
+                        scratch,
                     );
-                    col2im(d, &grad_cols, grad_x);
-                }
-            });
+                },
+            );
         // Sum per-image parts in image order: the same bits for any thread count.
         let sum_parts = |parts: &[T], len: usize| {
             let mut total = vec![zero; len];
@@ -227,7 +226,7 @@ impl ConvReluPool {
             }
             total
         };
-        let grad_w = sum_parts(&grad_w_parts, d.f * ckk);
+        let grad_w = direct::unpack_weight_grad(d, &sum_parts(&grad_w_parts, d.f * ckk));
         let grad_b = sum_parts(&grad_b_parts, d.f);
         Grads {
             input: self.input_grad.then_some(grad_x),
@@ -276,88 +275,6 @@ pub(crate) fn matmul<T: Real>(
             Parallelism::None,
         );
     }
-}
-
-/// Takes each pooled cell's maximum of `conv[f][pos]` (bias included) and where it is; a
-/// maximum that is not positive is ReLU's zero and has no winner.
-#[multiversion(targets("x86_64+avx2+fma"))]
-fn pool_relu<T: Real>(d: Dims, conv: &[T], out: &mut [T], winners: &mut [u32]) {
-    let (positions, uw) = (d.positions(), d.used().1);
-    let zero = T::from_f64(0.0);
-    // First the maximum down each column of a band of `pool` rows (branch-free, so it
-    // vectorises), then along the band in steps of `pool`.
-    let mut col_max = vec![zero; uw];
-    let mut col_row = vec![0u32; uw];
-    for ch in 0..d.f {
-        let plane = &conv[ch * positions..(ch + 1) * positions];
-        for qi in 0..d.qh {
-            let top = qi * d.pool;
-            col_max.copy_from_slice(&plane[top * uw..(top + 1) * uw]);
-            col_row.fill(top as u32);
-            for r in top + 1..top + d.pool {
-                let row = r as u32;
-                for ((m, arg), &v) in col_max
-                    .iter_mut()
-                    .zip(col_row.iter_mut())
-                    .zip(&plane[r * uw..(r + 1) * uw])
-                {
-                    // Strictly greater: ties go to the upper row.
-                    let gt = v > *m;
-                    *m = if gt { v } else { *m };
-                    *arg = if gt { row } else { *arg };
-                }
-            }
-            for qj in 0..d.qw {
-                let (mut best, mut winner) = (zero, DEAD);
-                for c in qj * d.pool..(qj + 1) * d.pool {
-                    if col_max[c] > best {
-                        best = col_max[c];
-                        winner = col_row[c] * uw as u32 + c as u32;
-                    }
-                }
-                let cell = (ch * d.qh + qi) * d.qw + qj;
-                out[cell] = best;
-                winners[cell] = winner;
-            }
-        }
-    }
-}
-
-/// Calls `run(cols_start, x_start)` for every run of `uw` values that im2col copies:
-/// `x[x_start..][..uw]` goes to `cols[cols_start..][..uw]`, where `cols[(c, ki, kj)][pos]` is
-/// the input pixel under kernel tap (ki, kj) of channel c at each position of the pooled
-/// region.
-#[inline(always)]
-fn for_each_run(d: Dims, mut run: impl FnMut(usize, usize)) {
-    let (uh, uw) = d.used();
-    for ch in 0..d.c {
-        for ki in 0..d.k {
-            for kj in 0..d.k {
-                let kk = (ch * d.k + ki) * d.k + kj;
-                for r in 0..uh {
-                    run(kk * uh * uw + r * uw, ch * d.h * d.w + (r + ki) * d.w + kj);
-                }
-            }
-        }
-    }
-}
-
-/// The im2col matrix of one image, rows of whole runs copied contiguously.
-#[multiversion(targets("x86_64+avx2+fma"))]
-fn im2col<T: Real>(d: Dims, x: &[T], cols: &mut [T]) {
-    let uw = d.used().1;
-    for_each_run(d, |c, i| cols[c..c + uw].copy_from_slice(&x[i..i + uw]));
-}
-
-/// The adjoint of [`im2col`]: adds each column entry back onto its input pixel.
-#[multiversion(targets("x86_64+avx2+fma"))]
-fn col2im<T: Real>(d: Dims, cols: &[T], x: &mut [T]) {
-    let uw = d.used().1;
-    for_each_run(d, |c, i| {
-        for (o, &v) in x[i..i + uw].iter_mut().zip(&cols[c..c + uw]) {
-            *o += v;
-        }
-    });
 }
 
 fn slice<'a, T: Real>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
