@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::config::{InputNorm, Kernels, SeedCnnConfig, Shapes};
 use crate::error::Result;
-use crate::fused::conv_relu_pool;
+use crate::fused::{Channels, conv_relu_pool};
 
 /// Conv(16, 3×3) + ReLU → max-pool 3 → Conv(32, 3×3) + ReLU → max-pool 2 → flatten →
 /// Dense(8) + ReLU → dropout → Dense(1), giving one logit per image.
@@ -130,13 +130,15 @@ impl ModuleT for SeedCnn {
         };
         let xs = match self.config.kernels {
             Kernels::Fused => {
-                let block = |conv: &Conv2d, xs: &Tensor, pool: usize, input_grad: bool| {
+                let block = |conv: &Conv2d, xs: &Tensor, pool: usize, input_grad: bool, channels| {
                     let bias = conv.bias().expect("convolutions are built with a bias");
-                    conv_relu_pool(xs, conv.weight(), bias, pool, input_grad)
+                    conv_relu_pool(xs, conv.weight(), bias, pool, input_grad, channels)
                 };
-                // The first block's input is data: its gradient is never needed.
-                let xs = block(&self.conv1, xs, self.config.pool1, false)?;
-                block(&self.conv2, &xs, self.config.pool2, true)?
+                // The first block's input is data: its gradient is never needed. Between
+                // the blocks, channels last (the kernels' order); after them, candle's
+                // order, which the dense layer's weights follow.
+                let xs = block(&self.conv1, xs, self.config.pool1, false, (Channels::First, Channels::Last))?;
+                block(&self.conv2, &xs, self.config.pool2, true, (Channels::Last, Channels::First))?
             }
             Kernels::Candle => {
                 let xs = max_pool(&self.conv1.forward(xs)?.relu()?, self.config.pool1)?;

@@ -87,10 +87,9 @@ impl<T: Real> Scratch<T> {
         }
     }
 
-    /// Fills `hwc` with `x` (one image, (C, H, W)).
+    /// Fills `hwc` with `x` (one image, (C, H, W)); unused when the input is (H, W, C).
     fn load(&mut self, d: Dims, x: &[T]) {
-        if d.c == 1 {
-            self.hwc.copy_from_slice(x);
+        if d.c == 1 || d.hwc_in {
             return;
         }
         let plane = d.h * d.w;
@@ -102,8 +101,8 @@ impl<T: Real> Scratch<T> {
     }
 }
 
-/// Conv + bias + ReLU + max-pool of one image: `out[f][qi][qj]` and the winning position
-/// (`row · uw + col` in the pooled region) of each cell.
+/// Conv + bias + ReLU + max-pool of one image: `out[f][qi][qj]` and each cell's winning
+/// position as `row · W + col`, the offset of its first tap in the image's pixel grid.
 pub(crate) fn forward_image<T: Real>(
     d: Dims,
     packed: &Packed<T>,
@@ -113,11 +112,12 @@ pub(crate) fn forward_image<T: Real>(
     scratch: &mut Scratch<T>,
 ) {
     scratch.load(d, x);
+    let hwc = if d.c == 1 || d.hwc_in { x } else { &scratch.hwc };
     for qi in 0..d.qh {
         let top = qi * d.pool;
-        if !T::band_simd(d, packed, &scratch.hwc, qi, &mut scratch.band, out, winners) {
-            conv_band(d, packed, &scratch.hwc, top, &mut scratch.band);
-            pool_band(d, packed.fp, qi, out, winners, scratch);
+        if !T::band_simd(d, packed, hwc, qi, &mut scratch.band, out, winners) {
+            conv_band(d, packed, hwc, top, &mut scratch.band);
+            pool_band(d, packed.fp, qi, out, winners, &scratch.band, &mut scratch.best, &mut scratch.winner);
         }
     }
 }
@@ -147,25 +147,25 @@ pub(crate) fn conv_band<T: Real>(d: Dims, packed: &Packed<T>, hwc: &[T], top: us
 /// Pools pooled row `qi` from its band: each cell's maximum over its `pool × pool`
 /// positions if positive (ReLU), else 0 with no winner. Ties go to the leftmost column,
 /// then the top row.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn pool_band<T: Real>(
     d: Dims,
     fp: usize,
     qi: usize,
     out: &mut [T],
     winners: &mut [u32],
-    scratch: &mut Scratch<T>,
+    band: &[T],
+    best: &mut [T],
+    winner: &mut [u32],
 ) {
     let zero = T::from_f64(0.0);
-    let (uw, plane) = (d.used().1, d.qh * d.qw);
-    let Scratch {
-        band, best, winner, ..
-    } = scratch;
+    let uw = d.used().1;
     for qj in 0..d.qw {
         best.fill(zero);
         winner.fill(DEAD);
         for col in qj * d.pool..(qj + 1) * d.pool {
             for row in 0..d.pool {
-                let position = ((qi * d.pool + row) * uw + col) as u32;
+                let position = ((qi * d.pool + row) * d.w + col) as u32;
                 let values = &band[(row * uw + col) * fp..][..fp];
                 // Branch-free (a data-dependent branch mispredicts half the time here), so
                 // it runs across the filters in vector lanes.
@@ -177,7 +177,7 @@ pub(crate) fn pool_band<T: Real>(
             }
         }
         for f in 0..d.f {
-            let cell = f * plane + qi * d.qw + qj;
+            let cell = d.cell(f, qi * d.qw + qj);
             out[cell] = best[f];
             winners[cell] = winner[f];
         }
@@ -185,7 +185,8 @@ pub(crate) fn pool_band<T: Real>(
 }
 
 /// One image's gradients, added to `grad_w` (`[f][(ki·K + kj)·C + c]`, [`Packed::by_filter`]'s
-/// order), `grad_b` and, when given, `grad_x` ((C, H, W), overwritten).
+/// order) and `grad_b`; when given, `grad_x` (the input's order) is overwritten with the
+/// input gradient.
 #[multiversion(targets("x86_64+avx2+fma"))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward_image<T: Real>(
@@ -200,47 +201,93 @@ pub(crate) fn backward_image<T: Real>(
     scratch: &mut Scratch<T>,
 ) {
     let zero = T::from_f64(0.0);
+    let hwc_native = d.c == 1 || d.hwc_in;
     scratch.load(d, x);
-    let want_x = grad_x.is_some();
-    if want_x {
-        scratch.grad_hwc.clear();
-        scratch.grad_hwc.resize(d.image_len(), zero);
-    }
-    let (uw, kc, plane) = (d.used().1, d.k * d.c, d.qh * d.qw);
+    let Scratch { hwc, grad_hwc, .. } = scratch;
+    let hwc = if hwc_native { x } else { &hwc[..] };
     let taps = d.ckk();
+    if grad_x.is_none() && taps == 9 {
+        one_channel_3x3(d, hwc, grad_out, winners, grad_w, grad_b);
+        return;
+    }
+    // The input gradient in (H, W, C) order: straight into `grad_x` when that is its order.
+    let (mut gx_hwc, gx_chw): (Option<&mut [T]>, Option<&mut [T]>) = match grad_x {
+        Some(gx) if hwc_native => (Some(gx), None),
+        Some(gx) => {
+            grad_hwc.resize(d.image_len(), zero);
+            (Some(&mut grad_hwc[..]), Some(gx))
+        }
+        None => (None, None),
+    };
+    if let Some(g) = gx_hwc.as_deref_mut() {
+        g.fill(zero);
+    }
+    let (kc, plane) = (d.k * d.c, d.qh * d.qw);
     for f in 0..d.f {
         let gw = &mut grad_w[f * taps..][..taps];
         let wf = &packed.by_filter[f * taps..][..taps];
-        for cell in f * plane..(f + 1) * plane {
+        for cell in (0..plane).map(|q| d.cell(f, q)) {
             let winner = winners[cell];
             if winner == DEAD {
                 continue;
             }
             let g = grad_out[cell];
             grad_b[f] += g;
-            let (r, col) = (winner as usize / uw, winner as usize % uw);
             for ki in 0..d.k {
-                let at = ((r + ki) * d.w + col) * d.c;
-                let xs = &scratch.hwc[at..at + kc];
-                for (a, &x) in gw[ki * kc..][..kc].iter_mut().zip(xs) {
-                    *a += g * x;
+                let at = (winner as usize + ki * d.w) * d.c;
+                for (a, &x) in gw[ki * kc..][..kc].iter_mut().zip(&hwc[at..at + kc]) {
+                    *a = g.mul_add(x, *a);
                 }
-                if want_x {
-                    let gx = &mut scratch.grad_hwc[at..at + kc];
-                    for (a, &w) in gx.iter_mut().zip(&wf[ki * kc..][..kc]) {
-                        *a += g * w;
+                if let Some(gx) = gx_hwc.as_deref_mut() {
+                    for (a, &w) in gx[at..at + kc].iter_mut().zip(&wf[ki * kc..][..kc]) {
+                        *a = g.mul_add(w, *a);
                     }
                 }
             }
         }
     }
-    if let Some(grad_x) = grad_x {
-        let pixels = d.h * d.w;
-        for (c, channel) in grad_x.chunks_exact_mut(pixels).enumerate() {
+    if let (Some(from), Some(to)) = (gx_hwc, gx_chw) {
+        for (c, channel) in to.chunks_exact_mut(d.h * d.w).enumerate() {
             for (i, v) in channel.iter_mut().enumerate() {
-                *v = scratch.grad_hwc[i * d.c + c];
+                *v = from[i * d.c + c];
             }
         }
+    }
+}
+
+/// The weight gradient of a block with 9 taps (one channel, 3 × 3: the first block), its
+/// sums held in registers. The general loop keeps them in memory, and with 3 taps per kernel
+/// row each add waits for the store before it; a dead cell contributes a zero instead of a
+/// branch that mispredicts on every other cell.
+#[multiversion(targets("x86_64+avx2+fma"))]
+fn one_channel_3x3<T: Real>(
+    d: Dims,
+    hwc: &[T],
+    grad_out: &[T],
+    winners: &[u32],
+    grad_w: &mut [T],
+    grad_b: &mut [T],
+) {
+    let zero = T::from_f64(0.0);
+    let plane = d.qh * d.qw;
+    let offsets: [usize; 9] = std::array::from_fn(|t| (t / 3) * d.w + t % 3);
+    for f in 0..d.f {
+        let mut acc = [zero; 9];
+        let mut bias = zero;
+        for cell in (0..plane).map(|q| d.cell(f, q)) {
+            let live = winners[cell] != DEAD;
+            let g = if live { grad_out[cell] } else { zero };
+            let at = if live { winners[cell] as usize } else { 0 };
+            bias += g;
+            let patch = &hwc[at..at + offsets[8] + 1];
+            for (a, &o) in acc.iter_mut().zip(&offsets) {
+                *a = g.mul_add(patch[o], *a);
+            }
+        }
+        for (w, a) in grad_w[f * 9..(f + 1) * 9].iter_mut().zip(acc) {
+            *w += a;
+        }
+        grad_b[f] += bias;
     }
 }
 

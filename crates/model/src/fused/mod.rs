@@ -31,6 +31,10 @@ const DEAD: u32 = u32::MAX;
 pub(crate) trait Real:
     WithDType + Copy + Send + Sync + PartialOrd + Add<Output = Self> + AddAssign + Mul<Output = Self>
 {
+    /// `self · a + b` with one rounding: an FMA instruction in the kernels built for CPUs
+    /// with FMA, exact software arithmetic (slow) on a CPU without.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+
     /// Computes and pools pooled row `qi` ([`direct::conv_band`] and [`direct::pool_band`])
     /// with the fastest kernels this machine has for the type; `false` (nothing done) when
     /// there are none beyond the portable ones.
@@ -48,6 +52,10 @@ pub(crate) trait Real:
     }
 }
 impl Real for f32 {
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32) -> f32 {
+        f32::mul_add(self, a, b)
+    }
     fn band_simd(
         d: Dims,
         packed: &Packed<f32>,
@@ -60,20 +68,38 @@ impl Real for f32 {
         simd::conv_band(d, packed, hwc, qi * d.pool, band) && simd::pool_band(d, packed.fp, qi, band, out, winners)
     }
 }
-impl Real for f64 {}
+impl Real for f64 {
+    #[inline(always)]
+    fn mul_add(self, a: f64, b: f64) -> f64 {
+        f64::mul_add(self, a, b)
+    }
+}
+
+/// Where the channels are in a block's input and output tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    /// `(N, C, H, W)`, candle's and PyTorch's order.
+    First,
+    /// `(N, H, W, C)`: the order the kernel computes in. Between two fused blocks it saves
+    /// two transpositions per image and block.
+    Last,
+}
 
 /// Conv(valid, stride 1) → + bias → ReLU → max-pool(size = stride = `pool`, overhang
-/// dropped), on `(N, C, H, W)` input, `(F, C, K, K)` weight and `(F,)` bias.
+/// dropped), on input with `input` channel order (`(N, C, H, W)` or `(N, H, W, C)`),
+/// `(F, C, K, K)` weight and `(F,)` bias, giving output in `output` channel order.
 pub fn conv_relu_pool(
     xs: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     pool: usize,
     input_grad: bool,
+    (input, output): (Channels, Channels),
 ) -> Result<Tensor> {
     let op = ConvReluPool {
         pool,
         input_grad,
+        channels_last: (input == Channels::Last, output == Channels::Last),
         saved: Mutex::new(None),
     };
     xs.contiguous()?
@@ -83,13 +109,15 @@ pub fn conv_relu_pool(
 struct ConvReluPool {
     pool: usize,
     input_grad: bool,
+    /// Input and output in `(N, H, W, C)` order.
+    channels_last: (bool, bool),
     // What the backward pass needs from the forward pass of this very call.
     saved: Mutex<Option<Saved>>,
 }
 
 struct Saved {
     dims: Dims,
-    /// Per image, channel and pooled cell: the winning position in the `U × U` region.
+    /// Per output value (same order): the winning position, as `row · W + col`.
     winners: Vec<u32>,
 }
 
@@ -112,6 +140,9 @@ pub(crate) struct Dims {
     /// Pooled rows and columns.
     qh: usize,
     qw: usize,
+    /// Input and output in (H, W, C) order.
+    hwc_in: bool,
+    hwc_out: bool,
 }
 
 impl Dims {
@@ -128,6 +159,11 @@ impl Dims {
     pub(crate) fn image_len(&self) -> usize {
         self.c * self.h * self.w
     }
+    /// Index of filter `f`'s pooled cell `q = qi · qw + qj` in one image's output.
+    #[inline(always)]
+    pub(crate) fn cell(&self, f: usize, q: usize) -> usize {
+        if self.hwc_out { q * self.f + f } else { f * self.qh * self.qw + q }
+    }
 }
 
 fn shape_error(msg: String) -> candle_core::Error {
@@ -136,7 +172,12 @@ fn shape_error(msg: String) -> candle_core::Error {
 
 impl ConvReluPool {
     fn dims(&self, l1: &Layout, l2: &Layout, l3: &Layout) -> Result<Dims> {
-        let (n, c, h, w) = l1.shape().dims4()?;
+        let (n, c, h, w) = if self.channels_last.0 {
+            let (n, h, w, c) = l1.shape().dims4()?;
+            (n, c, h, w)
+        } else {
+            l1.shape().dims4()?
+        };
         let (f, wc, k, k2) = l2.shape().dims4()?;
         let fb = l3.shape().dims1()?;
         let empty = c == 0 || f == 0 || k == 0 || self.pool == 0;
@@ -160,6 +201,8 @@ impl ConvReluPool {
             pool: self.pool,
             qh: oh / self.pool,
             qw: ow / self.pool,
+            hwc_in: self.channels_last.0,
+            hwc_out: self.channels_last.1,
         })
     }
 
@@ -315,7 +358,12 @@ impl CustomOp3 for ConvReluPool {
             }
         };
         *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(saved);
-        Ok((out, Shape::from((d.n, d.f, d.qh, d.qw))))
+        let shape = if d.hwc_out {
+            Shape::from((d.n, d.qh, d.qw, d.f))
+        } else {
+            Shape::from((d.n, d.f, d.qh, d.qw))
+        };
+        Ok((out, shape))
     }
 
     fn bwd(
@@ -341,7 +389,7 @@ impl CustomOp3 for ConvReluPool {
                 let grads = self.backward::<$t>(saved, &x, &g, &w);
                 let input = grads
                     .input
-                    .map(|v| Tensor::from_vec(v, (d.n, d.c, d.h, d.w), device))
+                    .map(|v| Tensor::from_vec(v, arg1.shape(), device))
                     .transpose()?;
                 (
                     input,

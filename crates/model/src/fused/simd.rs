@@ -3,8 +3,9 @@
 //! Why by hand: the portable loop keeps its sums in memory and cannot fuse the multiply and
 //! add, so it runs at a fraction of the machine's rate. Here a block of `P` neighbouring
 //! positions × `V` vectors of 8 filters is accumulated in `P · V ≤ 12` of the 16 vector
-//! registers: for each tap, `V` weight vectors are loaded once and each position's input
-//! value is broadcast once. Every sum is taken in the same order (bias, then taps in
+//! registers (`P · V + V + 1 ≤ 16`, so that the weights and the broadcast value fit beside
+//! them without spilling): for each tap, `V` weight vectors are loaded once and each
+//! position's input value is broadcast once. Every sum is taken in the same order (bias, then taps in
 //! `(ki, kj, c)` order), whatever the thread count or the block a position falls in.
 
 #[cfg(target_arch = "x86_64")]
@@ -70,20 +71,19 @@ mod avx2 {
         let vectors = packed.fp / LANES;
         let mut first = 0;
         while first < vectors {
-            // Filter groups of up to 4 vectors (32 filters), each with as many positions as
-            // keep 12 accumulators.
-            match vectors - first {
-                1 => unsafe { rows::<12, 1>(d, packed, hwc, top, band, first) },
-                2 => unsafe { rows::<6, 2>(d, packed, hwc, top, band, first) },
-                3 => unsafe { rows::<4, 3>(d, packed, hwc, top, band, first) },
-                _ => unsafe { rows::<3, 4>(d, packed, hwc, top, band, first) },
+            // Filter groups of up to 2 vectors (16 filters): 6 positions × 2 vectors or 12
+            // × 1, with a shorter block for the row's tail.
+            if vectors - first == 1 {
+                unsafe { rows::<12, 4, 1>(d, packed, hwc, top, band, first) };
+            } else {
+                unsafe { rows::<6, 3, 2>(d, packed, hwc, top, band, first) };
             }
-            first += 4;
+            first += 2;
         }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn rows<const P: usize, const V: usize>(
+    unsafe fn rows<const P: usize, const TAIL: usize, const V: usize>(
         d: Dims,
         packed: &Packed<f32>,
         hwc: &[f32],
@@ -97,6 +97,10 @@ mod avx2 {
             while col + P <= uw {
                 unsafe { block::<P, V>(d, packed, hwc, top, band, first, row, col) };
                 col += P;
+            }
+            while col + TAIL <= uw {
+                unsafe { block::<TAIL, V>(d, packed, hwc, top, band, first, row, col) };
+                col += TAIL;
             }
             while col < uw {
                 unsafe { block::<1, V>(d, packed, hwc, top, band, first, row, col) };
@@ -164,7 +168,7 @@ mod avx2 {
         out: &mut [f32],
         winners: &mut [u32],
     ) {
-        let (uw, plane) = (d.used().1, d.qh * d.qw);
+        let uw = d.used().1;
         let mut best = [0.0f32; LANES];
         let mut winner = [0u32; LANES];
         for qj in 0..d.qw {
@@ -176,7 +180,7 @@ mod avx2 {
                     // as the portable loop.
                     for col in qj * d.pool..(qj + 1) * d.pool {
                         for row in 0..d.pool {
-                            let position = ((qi * d.pool + row) * uw + col) as i32;
+                            let position = ((qi * d.pool + row) * d.w + col) as i32;
                             let v = _mm256_loadu_ps(band.as_ptr().add((row * uw + col) * fp + first));
                             let greater = _mm256_cmp_ps::<_CMP_GT_OQ>(v, b);
                             b = _mm256_blendv_ps(b, v, greater);
@@ -186,10 +190,17 @@ mod avx2 {
                     _mm256_storeu_ps(best.as_mut_ptr(), b);
                     _mm256_storeu_ps(winner.as_mut_ptr().cast(), w);
                 }
-                for lane in 0..LANES.min(d.f - first) {
-                    let cell = (first + lane) * plane + qi * d.qw + qj;
-                    out[cell] = best[lane];
-                    winners[cell] = winner[lane];
+                let lanes = LANES.min(d.f - first);
+                if d.hwc_out {
+                    let cell = d.cell(first, qi * d.qw + qj);
+                    out[cell..cell + lanes].copy_from_slice(&best[..lanes]);
+                    winners[cell..cell + lanes].copy_from_slice(&winner[..lanes]);
+                } else {
+                    for lane in 0..lanes {
+                        let cell = d.cell(first + lane, qi * d.qw + qj);
+                        out[cell] = best[lane];
+                        winners[cell] = winner[lane];
+                    }
                 }
             }
         }

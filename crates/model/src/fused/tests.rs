@@ -21,6 +21,8 @@ fn dims(c: usize, h: usize, w: usize, f: usize, k: usize, pool: usize) -> Dims {
         pool,
         qh: oh / pool,
         qw: ow / pool,
+        hwc_in: false,
+        hwc_out: false,
     }
 }
 
@@ -55,7 +57,6 @@ fn conv_naive(d: Dims, x: &[f64], w: &[f64], b: &[f64], f: usize, r: usize, col:
 
 /// Pooled outputs and winners from the definition (first maximum in column-major order).
 fn forward_naive(d: Dims, x: &[f64], w: &[f64], b: &[f64]) -> (Vec<f64>, Vec<u32>) {
-    let uw = d.used().1;
     let mut out = vec![0.0; d.cells()];
     let mut winners = vec![DEAD; d.cells()];
     for f in 0..d.f {
@@ -67,7 +68,7 @@ fn forward_naive(d: Dims, x: &[f64], w: &[f64], b: &[f64]) -> (Vec<f64>, Vec<u32
                         let v = conv_naive(d, x, w, b, f, r, col);
                         if v > out[cell] {
                             out[cell] = v;
-                            winners[cell] = (r * uw + col) as u32;
+                            winners[cell] = (r * d.w + col) as u32;
                         }
                     }
                 }
@@ -149,6 +150,12 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
         let mut scratch = Scratch::new(d, packed.fp);
         let (mut gw, mut gb, mut gx) = (vec![0.0; d.f * d.ckk()], vec![0.0; d.f], vec![f64::NAN; d.image_len()]);
         direct::backward_image(d, &packed, &x, &g, &winners, &mut gw, &mut gb, Some(&mut gx), &mut scratch);
+        // Without the input gradient (the first block), 9-tap blocks take their own path.
+        let (mut gw_only, mut gb_only) = (vec![0.0; gw.len()], vec![0.0; d.f]);
+        direct::backward_image(d, &packed, &x, &g, &winners, &mut gw_only, &mut gb_only, None, &mut scratch);
+        for (a, b) in gw_only.iter().zip(&gw).chain(gb_only.iter().zip(&gb)) {
+            assert!((a - b).abs() < 1e-12, "{d:?} without the input gradient: {a} vs {b}");
+        }
         let gw = direct::unpack_weight_grad(d, &gw);
 
         // The dense gradient: every conv position, weighted by its pooled cell's gradient
@@ -159,7 +166,7 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
             for r in 0..d.qh * d.pool {
                 for col in 0..uw {
                     let cell = (f * d.qh + r / d.pool) * d.qw + col / d.pool;
-                    let upstream = if winners[cell] == (r * uw + col) as u32 { g[cell] } else { 0.0 };
+                    let upstream = if winners[cell] == (r * d.w + col) as u32 { g[cell] } else { 0.0 };
                     eb[f] += upstream;
                     for c in 0..d.c {
                         for ki in 0..d.k {
@@ -179,5 +186,49 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
                 assert!((a - e).abs() < 1e-12, "{d:?}: {a} vs {e}");
             }
         }
+    }
+}
+
+/// (C, H, W) → (H, W, C) of one image or one output.
+fn to_hwc(v: &[f64], c: usize, pixels: usize) -> Vec<f64> {
+    let mut out = vec![0.0; v.len()];
+    for ch in 0..c {
+        for i in 0..pixels {
+            out[i * c + ch] = v[ch * pixels + i];
+        }
+    }
+    out
+}
+
+#[test]
+fn channels_last_input_and_output_give_the_same_numbers_transposed() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for d in shapes() {
+        let x = random(d.image_len(), &mut rng);
+        let w = random(d.f * d.ckk(), &mut rng);
+        let b = random(d.f, &mut rng);
+        let g = random(d.cells(), &mut rng);
+        let packed = Packed::new(d, &w, &b);
+        let run = |d: Dims, x: &[f64], g: &[f64]| {
+            let mut scratch = Scratch::new(d, packed.fp);
+            let (mut out, mut winners) = (vec![0.0; d.cells()], vec![0; d.cells()]);
+            direct::forward_image(d, &packed, x, &mut out, &mut winners, &mut scratch);
+            let (mut gw, mut gb, mut gx) = (vec![0.0; d.f * d.ckk()], vec![0.0; d.f], vec![f64::NAN; d.image_len()]);
+            direct::backward_image(d, &packed, x, g, &winners, &mut gw, &mut gb, Some(&mut gx), &mut scratch);
+            (out, winners, gw, gb, gx)
+        };
+        let plane = d.qh * d.qw;
+        let (out, winners, gw, gb, gx) = run(d, &x, &g);
+        let last = Dims {
+            hwc_in: true,
+            hwc_out: true,
+            ..d
+        };
+        let (out_l, winners_l, gw_l, gb_l, gx_l) = run(last, &to_hwc(&x, d.c, d.h * d.w), &to_hwc(&g, d.f, plane));
+        assert_eq!(out_l, to_hwc(&out, d.f, plane), "{d:?}");
+        let winners_hwc: Vec<u32> = (0..d.cells()).map(|i| winners[(i % d.f) * plane + i / d.f]).collect();
+        assert_eq!(winners_l, winners_hwc, "{d:?}");
+        assert_eq!((gw_l, gb_l), (gw, gb), "{d:?}");
+        assert_eq!(gx_l, to_hwc(&gx, d.c, d.h * d.w), "{d:?}");
     }
 }
