@@ -76,9 +76,23 @@ pub struct BenchArgs {
     /// Image for --detect.
     #[arg(long)]
     pub tile: Option<PathBuf>,
-    /// Alternating rounds of --detect (medians reported).
+    /// Alternating rounds of --detect or --peers (medians reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Compare with the PyTorch and Keras twins of the seed network: craters and both peer
+    /// scripts run alternately, on the same generated images and thread settings, for each
+    /// of --thread-counts, and a side-by-side table of medians and spreads is printed.
+    #[arg(long, conflicts_with_all = ["detect", "json", "threads"])]
+    pub peers: bool,
+    /// Folder of the peer scripts (torch_cnn.py, keras_cnn.py).
+    #[arg(long, default_value = "../shared/peer")]
+    pub peer_dir: PathBuf,
+    /// Python interpreter with torch and tensorflow-cpu installed, for --peers.
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// Thread counts for --peers, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub thread_counts: Vec<usize>,
 }
 
 #[derive(Debug, Subcommand)]

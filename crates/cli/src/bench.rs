@@ -9,6 +9,10 @@ use craters_model::{CraterCnn, Kernels};
 use crate::args::{BenchArgs, KernelsArg};
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.peers {
+        // Every run is a process of its own, with its own thread settings.
+        return crate::bench_peers::run(args);
+    }
     let threads = match args.threads {
         Some(0) => anyhow::bail!("--threads 0: expected at least 1"),
         Some(n) => n,

@@ -5,6 +5,7 @@
 
 mod args;
 mod bench;
+mod bench_peers;
 mod data;
 mod detect;
 mod evaluate;

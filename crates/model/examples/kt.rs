@@ -1,6 +1,6 @@
 use candle_core::{DType, Device, ModuleT, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use craters_model::{SeedCnn, SeedCnnConfig, keras_init, bce_with_logits};
+use craters_model::{SeedCnn, SeedCnnConfig, bce_with_logits, keras_init};
 use std::time::Instant;
 fn main() {
     let varmap = VarMap::new();
@@ -10,13 +10,26 @@ fn main() {
     let n = 256;
     let x: Vec<f32> = (0..n * 2304).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
     let xs = Tensor::from_vec(x, (n, 1, 48, 48), &Device::Cpu).unwrap();
-    for _ in 0..3 { model.forward_t(&xs, false).unwrap(); }
+    for _ in 0..3 {
+        model.forward_t(&xs, false).unwrap();
+    }
     let t = Instant::now();
-    for _ in 0..20 { model.forward_t(&xs, false).unwrap(); }
+    for _ in 0..20 {
+        model.forward_t(&xs, false).unwrap();
+    }
     let per = t.elapsed().as_secs_f64() / (20.0 * n as f64);
-    println!("inference forward: {:.1} us/image ({:.0} img/s)", per * 1e6, 1.0 / per);
+    println!(
+        "inference forward: {:.1} us/image ({:.0} img/s)",
+        per * 1e6,
+        1.0 / per
+    );
     let xb = xs.narrow(0, 0, 32).unwrap();
-    let y = Tensor::from_vec((0..32).map(|i| (i % 2) as f32).collect::<Vec<_>>(), 32, &Device::Cpu).unwrap();
+    let y = Tensor::from_vec(
+        (0..32).map(|i| (i % 2) as f32).collect::<Vec<_>>(),
+        32,
+        &Device::Cpu,
+    )
+    .unwrap();
     let t = Instant::now();
     let (mut tf, mut tb) = (0.0, 0.0);
     for _ in 0..200 {
@@ -28,5 +41,10 @@ fn main() {
         tb += t1.elapsed().as_secs_f64();
     }
     let per = t.elapsed().as_secs_f64() / (200.0 * 32.0);
-    println!("train fwd+bwd: {:.1} us/image (fwd {:.1}, bwd {:.1})", per * 1e6, tf / 6400.0 * 1e6, tb / 6400.0 * 1e6);
+    println!(
+        "train fwd+bwd: {:.1} us/image (fwd {:.1}, bwd {:.1})",
+        per * 1e6,
+        tf / 6400.0 * 1e6,
+        tb / 6400.0 * 1e6
+    );
 }

@@ -137,8 +137,20 @@ impl ModuleT for SeedCnn {
                 // The first block's input is data: its gradient is never needed. Between
                 // the blocks, channels last (the kernels' order); after them, candle's
                 // order, which the dense layer's weights follow.
-                let xs = block(&self.conv1, xs, self.config.pool1, false, (Channels::First, Channels::Last))?;
-                block(&self.conv2, &xs, self.config.pool2, true, (Channels::Last, Channels::First))?
+                let xs = block(
+                    &self.conv1,
+                    xs,
+                    self.config.pool1,
+                    false,
+                    (Channels::First, Channels::Last),
+                )?;
+                block(
+                    &self.conv2,
+                    &xs,
+                    self.config.pool2,
+                    true,
+                    (Channels::Last, Channels::First),
+                )?
             }
             Kernels::Candle => {
                 let xs = max_pool(&self.conv1.forward(xs)?.relu()?, self.config.pool1)?;

@@ -117,7 +117,16 @@ pub(crate) fn forward_image<T: Real>(
         let top = qi * d.pool;
         if !T::band_simd(d, packed, hwc, qi, &mut scratch.band, out, winners) {
             conv_band(d, packed, hwc, top, &mut scratch.band);
-            pool_band(d, packed.fp, qi, out, winners, &scratch.band, &mut scratch.best, &mut scratch.winner);
+            pool_band(
+                d,
+                packed.fp,
+                qi,
+                out,
+                winners,
+                &scratch.band,
+                &mut scratch.best,
+                &mut scratch.winner,
+            );
         }
     }
 }

@@ -65,7 +65,8 @@ impl Real for f32 {
         out: &mut [f32],
         winners: &mut [u32],
     ) -> bool {
-        simd::conv_band(d, packed, hwc, qi * d.pool, band) && simd::pool_band(d, packed.fp, qi, band, out, winners)
+        simd::conv_band(d, packed, hwc, qi * d.pool, band)
+            && simd::pool_band(d, packed.fp, qi, band, out, winners)
     }
 }
 impl Real for f64 {
@@ -162,7 +163,11 @@ impl Dims {
     /// Index of filter `f`'s pooled cell `q = qi · qw + qj` in one image's output.
     #[inline(always)]
     pub(crate) fn cell(&self, f: usize, q: usize) -> usize {
-        if self.hwc_out { q * self.f + f } else { f * self.qh * self.qw + q }
+        if self.hwc_out {
+            q * self.f + f
+        } else {
+            f * self.qh * self.qw + q
+        }
     }
 }
 
@@ -181,7 +186,8 @@ impl ConvReluPool {
         let (f, wc, k, k2) = l2.shape().dims4()?;
         let fb = l3.shape().dims1()?;
         let empty = c == 0 || f == 0 || k == 0 || self.pool == 0;
-        if empty || wc != c || k != k2 || fb != f || k > h || k > w || (h - k + 1).min(w - k + 1) < self.pool {
+        if empty || wc != c || k != k2 || fb != f || k > h || k > w || (h - k + 1).min(w - k + 1) < self.pool
+        {
             return Err(shape_error(format!(
                 "conv_relu_pool: input {:?}, weight {:?}, bias {:?}, pool {}",
                 l1.dims(),

@@ -14,8 +14,8 @@ use std::arch::x86_64::{
     _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
 };
 
-use super::{DEAD, Dims};
 use super::direct::{LANES, Packed};
+use super::{DEAD, Dims};
 
 /// Runs the kernel when this machine has AVX2 and FMA; `false` (nothing written) when not.
 pub(crate) fn conv_band(d: Dims, packed: &Packed<f32>, hwc: &[f32], top: usize, band: &mut [f32]) -> bool {
@@ -184,7 +184,11 @@ mod avx2 {
                             let v = _mm256_loadu_ps(band.as_ptr().add((row * uw + col) * fp + first));
                             let greater = _mm256_cmp_ps::<_CMP_GT_OQ>(v, b);
                             b = _mm256_blendv_ps(b, v, greater);
-                            w = _mm256_blendv_ps(w, _mm256_castsi256_ps(_mm256_set1_epi32(position)), greater);
+                            w = _mm256_blendv_ps(
+                                w,
+                                _mm256_castsi256_ps(_mm256_set1_epi32(position)),
+                                greater,
+                            );
                         }
                     }
                     _mm256_storeu_ps(best.as_mut_ptr(), b);

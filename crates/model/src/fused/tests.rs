@@ -100,7 +100,10 @@ fn direct_forward_is_the_definition() {
             assert!((a - e).abs() < 1e-12, "{d:?}: {a} vs {e}");
         }
         assert_eq!(winners, expected_winners, "{d:?}");
-        assert!(winners.contains(&DEAD) && winners.iter().any(|&w| w != DEAD), "{d:?}");
+        assert!(
+            winners.contains(&DEAD) && winners.iter().any(|&w| w != DEAD),
+            "{d:?}"
+        );
     }
 }
 
@@ -111,7 +114,11 @@ fn register_blocked_kernel_matches_the_portable_one() {
     for d in shapes() {
         let to32 = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect::<Vec<f32>>();
         let x = to32(random(d.image_len(), &mut rng));
-        let packed = Packed::new(d, &to32(random(d.f * d.ckk(), &mut rng)), &to32(random(d.f, &mut rng)));
+        let packed = Packed::new(
+            d,
+            &to32(random(d.f * d.ckk(), &mut rng)),
+            &to32(random(d.f, &mut rng)),
+        );
         let mut hwc = vec![0.0f32; d.image_len()];
         for c in 0..d.c {
             for i in 0..d.h * d.w {
@@ -128,12 +135,17 @@ fn register_blocked_kernel_matches_the_portable_one() {
             direct::conv_band(d, &packed, &hwc, top, &mut portable);
             for (a, b) in fast.iter().zip(&portable) {
                 // Same order of sums; only the fused multiply-add's single rounding differs.
-                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{d:?} row {top}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                    "{d:?} row {top}: {a} vs {b}"
+                );
             }
         }
     }
     if !ran {
-        eprintln!("register_blocked_kernel_matches_the_portable_one: this CPU has no AVX2/FMA, the portable kernel runs");
+        eprintln!(
+            "register_blocked_kernel_matches_the_portable_one: this CPU has no AVX2/FMA, the portable kernel runs"
+        );
     }
 }
 
@@ -148,13 +160,40 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
         let (_, winners) = forward(d, &x, &w, &b);
         let packed = Packed::new(d, &w, &b);
         let mut scratch = Scratch::new(d, packed.fp);
-        let (mut gw, mut gb, mut gx) = (vec![0.0; d.f * d.ckk()], vec![0.0; d.f], vec![f64::NAN; d.image_len()]);
-        direct::backward_image(d, &packed, &x, &g, &winners, &mut gw, &mut gb, Some(&mut gx), &mut scratch);
+        let (mut gw, mut gb, mut gx) = (
+            vec![0.0; d.f * d.ckk()],
+            vec![0.0; d.f],
+            vec![f64::NAN; d.image_len()],
+        );
+        direct::backward_image(
+            d,
+            &packed,
+            &x,
+            &g,
+            &winners,
+            &mut gw,
+            &mut gb,
+            Some(&mut gx),
+            &mut scratch,
+        );
         // Without the input gradient (the first block), 9-tap blocks take their own path.
         let (mut gw_only, mut gb_only) = (vec![0.0; gw.len()], vec![0.0; d.f]);
-        direct::backward_image(d, &packed, &x, &g, &winners, &mut gw_only, &mut gb_only, None, &mut scratch);
+        direct::backward_image(
+            d,
+            &packed,
+            &x,
+            &g,
+            &winners,
+            &mut gw_only,
+            &mut gb_only,
+            None,
+            &mut scratch,
+        );
         for (a, b) in gw_only.iter().zip(&gw).chain(gb_only.iter().zip(&gb)) {
-            assert!((a - b).abs() < 1e-12, "{d:?} without the input gradient: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-12,
+                "{d:?} without the input gradient: {a} vs {b}"
+            );
         }
         let gw = direct::unpack_weight_grad(d, &gw);
 
@@ -166,7 +205,11 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
             for r in 0..d.qh * d.pool {
                 for col in 0..uw {
                     let cell = (f * d.qh + r / d.pool) * d.qw + col / d.pool;
-                    let upstream = if winners[cell] == (r * d.w + col) as u32 { g[cell] } else { 0.0 };
+                    let upstream = if winners[cell] == (r * d.w + col) as u32 {
+                        g[cell]
+                    } else {
+                        0.0
+                    };
                     eb[f] += upstream;
                     for c in 0..d.c {
                         for ki in 0..d.k {
@@ -213,8 +256,22 @@ fn channels_last_input_and_output_give_the_same_numbers_transposed() {
             let mut scratch = Scratch::new(d, packed.fp);
             let (mut out, mut winners) = (vec![0.0; d.cells()], vec![0; d.cells()]);
             direct::forward_image(d, &packed, x, &mut out, &mut winners, &mut scratch);
-            let (mut gw, mut gb, mut gx) = (vec![0.0; d.f * d.ckk()], vec![0.0; d.f], vec![f64::NAN; d.image_len()]);
-            direct::backward_image(d, &packed, x, g, &winners, &mut gw, &mut gb, Some(&mut gx), &mut scratch);
+            let (mut gw, mut gb, mut gx) = (
+                vec![0.0; d.f * d.ckk()],
+                vec![0.0; d.f],
+                vec![f64::NAN; d.image_len()],
+            );
+            direct::backward_image(
+                d,
+                &packed,
+                x,
+                g,
+                &winners,
+                &mut gw,
+                &mut gb,
+                Some(&mut gx),
+                &mut scratch,
+            );
             (out, winners, gw, gb, gx)
         };
         let plane = d.qh * d.qw;
@@ -224,9 +281,12 @@ fn channels_last_input_and_output_give_the_same_numbers_transposed() {
             hwc_out: true,
             ..d
         };
-        let (out_l, winners_l, gw_l, gb_l, gx_l) = run(last, &to_hwc(&x, d.c, d.h * d.w), &to_hwc(&g, d.f, plane));
+        let (out_l, winners_l, gw_l, gb_l, gx_l) =
+            run(last, &to_hwc(&x, d.c, d.h * d.w), &to_hwc(&g, d.f, plane));
         assert_eq!(out_l, to_hwc(&out, d.f, plane), "{d:?}");
-        let winners_hwc: Vec<u32> = (0..d.cells()).map(|i| winners[(i % d.f) * plane + i / d.f]).collect();
+        let winners_hwc: Vec<u32> = (0..d.cells())
+            .map(|i| winners[(i % d.f) * plane + i / d.f])
+            .collect();
         assert_eq!(winners_l, winners_hwc, "{d:?}");
         assert_eq!((gw_l, gb_l), (gw, gb), "{d:?}");
         assert_eq!(gx_l, to_hwc(&gx, d.c, d.h * d.w), "{d:?}");
