@@ -133,8 +133,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 path.display()
             );
         }
+        check_peer(&args.python, &path)?;
     }
-    check_python(&args.python)?;
 
     // The peers read the very images craters generates for itself with these settings.
     let synth = SynthParams::default()
@@ -232,10 +232,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails early, with one line, when the interpreter lacks a peer's framework.
-fn check_python(python: &Path) -> anyhow::Result<()> {
+/// Fails early, with one line, when a peer script cannot start (its framework missing
+/// from the interpreter, typically): `--help` loads its imports and stops there.
+fn check_peer(python: &Path, script: &Path) -> anyhow::Result<()> {
     let output = Command::new(python)
-        .args(["-c", "import numpy, torch, tensorflow, keras"])
+        .arg(script)
+        .arg("--help")
         .env("TF_CPP_MIN_LOG_LEVEL", "3")
         .output()
         .with_context(|| format!("--python {}: cannot run it", python.display()))?;
@@ -243,7 +245,8 @@ fn check_python(python: &Path) -> anyhow::Result<()> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
         bail!(
-            "--python {}: cannot import the peers' frameworks ({}); install numpy, torch and tensorflow-cpu as the peers' README says and pass that interpreter",
+            "{}: does not start with --python {} ({}); install numpy, torch and tensorflow-cpu as the peers' README says and pass that interpreter",
+            script.display(),
             python.display(),
             last.trim()
         );

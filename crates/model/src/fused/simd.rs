@@ -1,12 +1,13 @@
-//! [`super::direct::conv_band`] for f32 with AVX2 and FMA, register-blocked.
+//! [`super::direct::conv_band`] and [`super::direct::pool_band`] for f32 with AVX2 and FMA.
 //!
 //! Why by hand: the portable loop keeps its sums in memory and cannot fuse the multiply and
 //! add, so it runs at a fraction of the machine's rate. Here a block of `P` neighbouring
-//! positions × `V` vectors of 8 filters is accumulated in `P · V ≤ 12` of the 16 vector
-//! registers (`P · V + V + 1 ≤ 16`, so that the weights and the broadcast value fit beside
-//! them without spilling): for each tap, `V` weight vectors are loaded once and each
-//! position's input value is broadcast once. Every sum is taken in the same order (bias, then taps in
-//! `(ki, kj, c)` order), whatever the thread count or the block a position falls in.
+//! positions × `V` vectors of 8 filters is accumulated in 12 of the 16 vector registers
+//! (6 × 2 or 12 × 1; with the `V` weight vectors and the broadcast value that is 15 or 14,
+//! so nothing spills to the stack: 3 × 4 did, and ran at half speed). For each tap the
+//! weight vectors are loaded once and each position's input value is broadcast once. Every
+//! sum is taken in the same order (bias, then taps in `(ki, kj, c)` order), whatever the
+//! thread count or the block a position falls in.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{

@@ -201,6 +201,7 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
         // when it is the cell's winner.
         let uw = d.used().1;
         let (mut ew, mut eb, mut ex) = (vec![0.0; gw.len()], vec![0.0; d.f], vec![0.0; d.image_len()]);
+        #[allow(clippy::needless_range_loop)] // f indexes three arrays and a formula
         for f in 0..d.f {
             for r in 0..d.qh * d.pool {
                 for col in 0..uw {
