@@ -34,22 +34,21 @@ fn peers_run_alternately_and_the_table_compares_medians() {
     let dir = tempfile::tempdir().unwrap();
     stand_in(dir.path(), "torch_cnn.py", 1000.0, 2000.0);
     stand_in(dir.path(), "keras_cnn.py", 1500.0, 500.0);
-    let out = craters(&[
-        "bench",
-        "--peers",
-        "--peer-dir",
-        s(dir.path()),
-        "--python",
-        "python3",
-        "--rounds",
-        "2",
-        "--thread-counts",
-        "1,2",
-        "--epochs",
-        "2",
-        "--n-train",
-        "96",
-    ]);
+    let out = peers(
+        dir.path(),
+        &[
+            "--python",
+            "python3",
+            "--rounds",
+            "2",
+            "--thread-counts",
+            "1,2",
+            "--epochs",
+            "2",
+            "--n-train",
+            "96",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stderr: {stderr}");
@@ -94,37 +93,30 @@ fn peers_run_alternately_and_the_table_compares_medians() {
     assert!(stdout.contains("machine load"), "{stdout}");
 }
 
+/// `craters bench --peers --peer-dir DIR` and `more`.
+fn peers(dir: &Path, more: &[&str]) -> std::process::Output {
+    let mut args = vec!["bench", "--peers", "--peer-dir", s(dir)];
+    args.extend_from_slice(more);
+    craters(&args)
+}
+
 #[test]
 fn bad_peer_settings_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = craters(&["bench", "--peers", "--peer-dir", s(dir.path()), "--rounds", "1"]);
+    let missing = peers(dir.path(), &["--rounds", "1"]);
     assert_one_line(&missing, "torch_cnn.py: no such peer script");
     // A peer whose framework is missing stops before any timing.
     std::fs::write(dir.path().join("torch_cnn.py"), "import no_such_framework\n").unwrap();
     stand_in(dir.path(), "keras_cnn.py", 1.0, 1.0);
-    let broken = craters(&[
-        "bench",
-        "--peers",
-        "--peer-dir",
-        s(dir.path()),
-        "--python",
-        "python3",
-    ]);
+    let broken = peers(dir.path(), &["--python", "python3"]);
     assert_one_line(&broken, "No module named 'no_such_framework'");
     for (flag, value, needle) in [
         ("--rounds", "0", "--rounds 0"),
         ("--thread-counts", "1,0", "--thread-counts"),
     ] {
-        let out = craters(&["bench", "--peers", "--peer-dir", s(dir.path()), flag, value]);
+        let out = peers(dir.path(), &[flag, value]);
         assert_one_line(&out, needle);
     }
-    let python = craters(&[
-        "bench",
-        "--peers",
-        "--peer-dir",
-        s(dir.path()),
-        "--python",
-        "/no/such/python",
-    ]);
+    let python = peers(dir.path(), &["--python", "/no/such/python"]);
     assert_one_line(&python, "/no/such/python");
 }

@@ -87,6 +87,21 @@ fn forward<T: super::Real>(d: Dims, x: &[T], w: &[T], b: &[T]) -> (Vec<T>, Vec<u
     (out, winners)
 }
 
+/// One image's gradients (packed weight order), with the input gradient when `input_grad`.
+fn backward(
+    d: Dims,
+    packed: &Packed<f64>,
+    (x, g, winners): (&[f64], &[f64], &[u32]),
+    input_grad: bool,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut scratch = Scratch::new(d, packed.fp);
+    let (mut gw, mut gb) = (vec![0.0; d.f * d.ckk()], vec![0.0; d.f]);
+    let mut gx = vec![f64::NAN; if input_grad { d.image_len() } else { 0 }];
+    let grad_x = input_grad.then_some(&mut gx[..]);
+    direct::backward_image(d, packed, x, g, winners, &mut gw, &mut gb, grad_x, &mut scratch);
+    (gw, gb, gx)
+}
+
 #[test]
 fn direct_forward_is_the_definition() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -159,36 +174,9 @@ fn backward_visits_winners_only_and_matches_the_dense_gradient() {
         let g = random(d.cells(), &mut rng);
         let (_, winners) = forward(d, &x, &w, &b);
         let packed = Packed::new(d, &w, &b);
-        let mut scratch = Scratch::new(d, packed.fp);
-        let (mut gw, mut gb, mut gx) = (
-            vec![0.0; d.f * d.ckk()],
-            vec![0.0; d.f],
-            vec![f64::NAN; d.image_len()],
-        );
-        direct::backward_image(
-            d,
-            &packed,
-            &x,
-            &g,
-            &winners,
-            &mut gw,
-            &mut gb,
-            Some(&mut gx),
-            &mut scratch,
-        );
+        let (gw, gb, gx) = backward(d, &packed, (&x, &g, &winners), true);
         // Without the input gradient (the first block), 9-tap blocks take their own path.
-        let (mut gw_only, mut gb_only) = (vec![0.0; gw.len()], vec![0.0; d.f]);
-        direct::backward_image(
-            d,
-            &packed,
-            &x,
-            &g,
-            &winners,
-            &mut gw_only,
-            &mut gb_only,
-            None,
-            &mut scratch,
-        );
+        let (gw_only, gb_only, _) = backward(d, &packed, (&x, &g, &winners), false);
         for (a, b) in gw_only.iter().zip(&gw).chain(gb_only.iter().zip(&gb)) {
             assert!(
                 (a - b).abs() < 1e-12,
@@ -257,22 +245,7 @@ fn channels_last_input_and_output_give_the_same_numbers_transposed() {
             let mut scratch = Scratch::new(d, packed.fp);
             let (mut out, mut winners) = (vec![0.0; d.cells()], vec![0; d.cells()]);
             direct::forward_image(d, &packed, x, &mut out, &mut winners, &mut scratch);
-            let (mut gw, mut gb, mut gx) = (
-                vec![0.0; d.f * d.ckk()],
-                vec![0.0; d.f],
-                vec![f64::NAN; d.image_len()],
-            );
-            direct::backward_image(
-                d,
-                &packed,
-                x,
-                g,
-                &winners,
-                &mut gw,
-                &mut gb,
-                Some(&mut gx),
-                &mut scratch,
-            );
+            let (gw, gb, gx) = backward(d, &packed, (x, g, &winners), true);
             (out, winners, gw, gb, gx)
         };
         let plane = d.qh * d.qw;
