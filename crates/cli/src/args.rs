@@ -106,6 +106,33 @@ pub enum DataCommand {
     /// Cut the real HRSC benchmark's candidate blocks into a seed-layout folder (plus
     /// blocks.csv naming each row's tile, x, y, r).
     Hrsc(HrscArgs),
+    /// Download a public data set and check every file's sha256 (today: `hrsc`, the
+    /// benchmark of five HRSC tiles, their catalogues and candidate lists).
+    Fetch(FetchArgs),
+}
+
+/// Data sets `craters data fetch` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FetchWhat {
+    /// The HRSC crater benchmark (Bandeira, Ding & Stepinski 2012), 20 files, 14.5 MB.
+    Hrsc,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The data set.
+    #[arg(value_enum)]
+    pub what: FetchWhat,
+    /// Folder to create (tiles/, gt/, candidates/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Where to read from instead of the public repository: an http(s) URL or a folder
+    /// (a path or file:// URL) holding its files, in its layout or in the benchmark's.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Replace --out if craters wrote it before.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod bench_peers;
 mod data;
 mod detect;
 mod evaluate;
+mod fetch;
 mod predict;
 mod progress;
 mod reproduce;
@@ -75,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             DataCommand::Generate(args) => data::generate(&args),
             DataCommand::Preview(args) => data::preview(&args),
             DataCommand::Hrsc(args) => data::hrsc(&args),
+            DataCommand::Fetch(args) => fetch::run(&args),
         },
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),

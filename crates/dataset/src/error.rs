@@ -286,6 +286,22 @@ pub enum Error {
         /// Tile height.
         height: usize,
     },
+    /// The HRSC benchmark's folder does not exist.
+    #[error("{}: no such folder (the HRSC benchmark; `craters data fetch hrsc --out DIR` downloads it)", .path.display())]
+    NoBenchmark {
+        /// The folder asked for.
+        path: PathBuf,
+    },
+    /// A file of the HRSC benchmark that is missing, unreadable or not the benchmark's.
+    #[error("{path} (from {source_name}): {problem}", path = .path.display())]
+    BenchmarkFile {
+        /// The file's path in the benchmark's layout.
+        path: PathBuf,
+        /// Where it was read from (a URL or a path).
+        source_name: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// Writing an output failed; nothing was left at the destination.
     #[error("{}: cannot write: {source}", .path.display())]
     Write {

@@ -19,7 +19,7 @@ impl HrscFolder {
     /// A benchmark folder at `root`; it must exist.
     pub fn open(root: &Path) -> Result<Self> {
         if !root.is_dir() {
-            return Err(Error::MissingFile { path: root.into() });
+            return Err(Error::NoBenchmark { path: root.into() });
         }
         Ok(HrscFolder {
             root: root.into(),

@@ -16,6 +16,7 @@
 mod blocks;
 mod folder;
 mod layout;
+mod manifest;
 mod params;
 mod samplers;
 mod toy;
@@ -27,6 +28,9 @@ pub use folder::{
     read_candidates, read_catalogue,
 };
 pub use layout::{LayoutSummary, MANIFEST, is_current, write_blocks_csv, write_layout};
+pub use manifest::{
+    BenchmarkFile, FILES, UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, UPSTREAM_URL, sha256_hex, verify,
+};
 pub use params::{HrscParams, ValidHrscParams};
 pub use samplers::{
     CANDIDATE_OVERLAP, CATALOGUE_MIN_DIAMETER, MIN_NEGATIVE_HALF_SIDE, NEAR_MISS_DISTANCE, RANDOM_HALF_SIDE,
