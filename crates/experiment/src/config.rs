@@ -61,6 +61,10 @@ pub struct DataConfig {
     pub n_extra: usize,
     /// Generated test patches. Default 1000.
     pub n_test: usize,
+    /// Share of the labelled training split kept for training, in (0, 1], chosen per class
+    /// with the split's seed (a study with few labels); the validation split is unchanged.
+    /// Default 1.
+    pub label_fraction: f64,
     /// Cut the seed layout in `dir` from the real HRSC benchmark instead of generating it
     /// (remade when `dir` holds a layout cut with other parameters). Default none.
     pub hrsc: Option<HrscParams>,
@@ -105,6 +109,7 @@ impl Default for DataConfig {
             n_train: 3000,
             n_extra: 3000,
             n_test: 1000,
+            label_fraction: 1.0,
             hrsc: None,
         }
     }
@@ -200,8 +205,14 @@ impl ExperimentConfig {
                 return Err(Error::TooFewCrossTiles);
             }
         }
+        // The key lives in [data]: an error names that section.
+        SplitParams::default()
+            .label_fraction(self.data.label_fraction)
+            .check()
+            .map_err(data("data"))?;
         let split = SplitParams::default()
             .validation_fraction(self.split.validation_fraction)
+            .label_fraction(self.data.label_fraction)
             .seed(self.split.seed)
             .check()
             .map_err(data("split"))?;

@@ -102,6 +102,35 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
 }
 
 #[test]
+fn a_label_fraction_trains_on_that_share_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |fraction: f64, name: &str| {
+        let mut config = smoke(&data);
+        config.data.label_fraction = fraction;
+        let out = dir.path().join(name);
+        reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        let scores = read_npy(&out.join("scores.npy")).unwrap().values;
+        (report, scores)
+    };
+    let (all_report, all_scores) = run(1.0, "all");
+    let (half_report, half_scores) = run(0.5, "half");
+    let (again_report, again_scores) = run(0.5, "again");
+    assert!(!all_report.contains("label_fraction"), "{all_report}");
+    assert!(
+        half_report.contains("Trained on a share of 0.5 of the labelled training split"),
+        "{half_report}"
+    );
+    assert_ne!(half_scores, all_scores, "half the labels trains another model");
+    assert_eq!(
+        half_scores, again_scores,
+        "the share is chosen with the split's seed"
+    );
+    assert_eq!(half_report.lines().count(), again_report.lines().count());
+}
+
+#[test]
 fn bad_configs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -121,6 +150,10 @@ fn bad_configs_are_clear_errors() {
             .contains("neg 0.9 must be below pos 0.1")
     );
     assert!(load("seeds = []\n").contains("seeds: empty"));
+    for fraction in ["0.0", "1.5", "-0.1"] {
+        let err = load(&format!("[data]\nlabel_fraction = {fraction}\n"));
+        assert!(err.contains("[data]") && err.contains("label_fraction"), "{err}");
+    }
     assert!(load("[cross_tile]\ntiles = [\"a\", \"b\"]\n").contains("[cross_tile] tiles needs [data.hrsc]"));
     assert!(
         load("[data.hrsc]\ntrain_tiles = [\"a\"]\ntest_tiles = [\"a\"]\n")
