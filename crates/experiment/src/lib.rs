@@ -36,7 +36,7 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use report::{PUBLISHED_HRSC, PublishedResult, SLIDES, SlidesResult};
-pub use results::{RoundSummary, RunSummary, SeedRun, TileRun};
+pub use results::{CalibrationSummary, RoundSummary, RunSummary, SeedRun, TileRun};
 pub use run::{RunOptions, reproduce, selftrain, train};
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use craters_metrics::{PrCurve, Report};
+use craters_metrics::{PrCurve, Reliability, Report};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -53,6 +53,18 @@ pub(crate) fn draw_all(dir: &Path, run: &SeedRun, threshold: f64) -> Result<Vec<
             format!("Confusion matrix, {set} set, threshold {threshold}"),
         ),
         report,
+    )?;
+    let (diagrams, on) = match &run.calibration.test {
+        Some(test) => (test, "test"),
+        None => (&run.calibration.validation, "validation"),
+    };
+    reliability(
+        &add(
+            "reliability.png",
+            format!("Reliability diagram, {on} set, before and after temperature scaling"),
+        ),
+        diagrams,
+        run.calibration.temperature,
     )?;
     if let Some(curve) = &report.pr_curve {
         pr_curve(
@@ -131,6 +143,61 @@ fn learning_curve(path: &Path, run: &SeedRun) -> Result<()> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(failed(path))?;
+    root.present().map_err(failed(path))
+}
+
+/// Mean predicted probability against the share of craters per bin, before and after
+/// temperature scaling, with the diagonal of perfect calibration.
+fn reliability(path: &Path, diagrams: &[Reliability; 2], temperature: f64) -> Result<()> {
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(failed(path))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Reliability", (FONT, 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(failed(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("mean predicted probability of a crater (per bin)")
+        .y_desc("share of craters")
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(failed(path))?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], BLACK.mix(0.4)))
+        .map_err(failed(path))?
+        .label("perfect calibration")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.4)));
+    let colours = [RED, BLUE];
+    for (diagram, (colour, name)) in diagrams.iter().zip(
+        colours
+            .into_iter()
+            .zip(["before".to_string(), format!("after, T = {temperature:.3}")]),
+    ) {
+        let points: Vec<(f64, f64)> = diagram
+            .bins
+            .iter()
+            .filter_map(|b| Some((b.mean_probability?, b.frequency?)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(failed(path))?
+            .label(format!("{name} (ECE {:.3})", diagram.ece))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        chart
+            .draw_series(points.into_iter().map(|p| Circle::new(p, 4, colour.filled())))
+            .map_err(failed(path))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)

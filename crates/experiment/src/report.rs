@@ -220,6 +220,7 @@ pub fn markdown(
             r.seconds
         ));
     }
+    md.push_str(&calibration_section(runs));
     md.push_str("\n## Plots\n\n");
     for (file, caption) in plots {
         md.push_str(&format!("### {caption}\n\n![{caption}]({file})\n\n"));
@@ -232,6 +233,26 @@ pub fn markdown(
 }
 
 /// The HRSC candidate-classification results next to the published ones.
+/// Temperature scaling per seed: the temperature and the expected calibration error before
+/// and after it.
+fn calibration_section(runs: &[SeedRun]) -> String {
+    let mut md = String::from(
+        "\n## Calibration\n\nTemperature scaling of the final model: probabilities `sigmoid(logit / T)`, `T` fitted on the validation split by log loss. Expected calibration error (ECE) over 10 equal-width bins, before → after; the test set was used neither for training nor for `T`.\n\n| seed | T | ECE, validation | ECE, test |\n|---|---|---|---|\n",
+    );
+    for r in runs {
+        let c = &r.calibration;
+        let pair = |p: &[craters_metrics::Reliability; 2]| format!("{:.4} → {:.4}", p[0].ece, p[1].ece);
+        md.push_str(&format!(
+            "| {} | {:.3} | {} | {} |\n",
+            r.seed,
+            c.temperature,
+            pair(&c.validation),
+            c.test.as_ref().map_or("–".into(), pair)
+        ));
+    }
+    md
+}
+
 fn hrsc_section(hrsc: &HrscParams, runs: &[SeedRun], cross_tile: &[TileRun]) -> String {
     let mut md = String::from("## Real data: HRSC crater candidates\n\n");
     let test: Vec<&Report> = runs.iter().filter_map(|r| r.test_final.as_ref()).collect();

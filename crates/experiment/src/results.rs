@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use craters_metrics::Report;
+use craters_metrics::{Reliability, Report};
 use craters_model::History;
 use craters_selftrain::{RoundLog, Termination};
 
@@ -28,11 +28,27 @@ pub struct SeedRun {
     pub selftrain_termination: Option<Termination>,
     /// Epoch with the lowest validation loss, per stage that ran.
     pub best_epochs: Vec<usize>,
+    /// How well the final model's probabilities match frequencies, before and after
+    /// temperature scaling.
+    pub calibration: CalibrationSummary,
     /// Wall-clock seconds of this seed.
     pub seconds: f64,
     /// Per-epoch history of each stage that ran.
     #[serde(skip)]
     pub histories: Vec<History>,
+}
+
+/// Temperature scaling of the final model: the temperature fitted on the validation split's
+/// logits, and reliability diagrams (10 bins) before and after it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CalibrationSummary {
+    /// The fitted temperature: probabilities are `sigmoid(logit / temperature)`.
+    pub temperature: f64,
+    /// On the validation split, before and after (the split the temperature was fitted on).
+    pub validation: [Reliability; 2],
+    /// On the test set when it has hidden labels, before and after (held out: neither
+    /// training nor the temperature saw it).
+    pub test: Option<[Reliability; 2]>,
 }
 
 impl SeedRun {

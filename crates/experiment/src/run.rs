@@ -10,14 +10,14 @@ use craters_dataset::{
     ClassFolders, Dataset, OutputParams, SeedData, ValidOutput, is_empty_folder, is_labelled_folder,
     load_labelled_folder, seed_files, stratified_split, write_atomic, write_npy, written_by_craters,
 };
-use craters_metrics::Report;
+use craters_metrics::{Reliability, Report, fit_temperature, reliability, sigmoid};
 use craters_model::{CraterCnn, History, SharedProgress, TrainOutcome, Trainer, silent};
 use craters_selftrain::{Classifier, self_train};
 
 use crate::classifier::CnnClassifier;
 use crate::config::{ValidDataConfig, ValidExperimentConfig};
 use crate::error::{Error, Result};
-use crate::results::{RoundSummary, RunSummary, SeedRun, TileRun};
+use crate::results::{CalibrationSummary, RoundSummary, RunSummary, SeedRun, TileRun};
 use crate::{plots, report};
 
 /// Where and how to run.
@@ -323,6 +323,33 @@ fn evaluate(model: &CraterCnn, data: &Dataset, threshold: f64) -> Result<(Report
     Ok((Report::new(labels, &probabilities, threshold)?, probabilities))
 }
 
+/// Bins of the reliability diagrams in the report.
+const RELIABILITY_BINS: usize = 10;
+
+/// Fits temperature scaling on the validation split and measures calibration there and, when
+/// it has labels, on the test set.
+fn calibrate(model: &CraterCnn, validation: &Dataset, test: Option<&Dataset>) -> Result<CalibrationSummary> {
+    let logits = model.logits(validation.pixels())?;
+    let labels = labels_of(validation, "the temperature is fitted on it")?;
+    let temperature = fit_temperature(labels, &logits)?;
+    let before_after = |labels: &[u8], logits: &[f32]| -> Result<[Reliability; 2]> {
+        let at = |t: f64| -> Vec<f64> { logits.iter().map(|&z| sigmoid(f64::from(z) / t)).collect() };
+        Ok([
+            reliability(labels, &at(1.0), RELIABILITY_BINS)?,
+            reliability(labels, &at(temperature), RELIABILITY_BINS)?,
+        ])
+    };
+    let test = match test.and_then(|t| t.labels().map(|l| (t, l))) {
+        Some((test, labels)) => Some(before_after(labels, &model.logits(test.pixels())?)?),
+        None => None,
+    };
+    Ok(CalibrationSummary {
+        temperature,
+        validation: before_after(labels, &logits)?,
+        test,
+    })
+}
+
 fn run_seed(
     config: &ValidExperimentConfig,
     data: &SeedData,
@@ -382,6 +409,7 @@ fn run_seed(
             test_final = Some(evaluate(final_model, test, config.threshold)?.0);
         }
     }
+    let calibration = calibrate(final_model, &validation, data.test.as_ref())?;
     let histories: Vec<History> = cnn.outcomes().iter().map(|o| o.history.clone()).collect();
     let mut csv = format!("stage,{}\n", History::CSV_HEADER);
     for (i, history) in histories.iter().enumerate() {
@@ -404,6 +432,7 @@ fn run_seed(
             .iter()
             .filter_map(|o| o.best.map(|(epoch, _)| epoch))
             .collect(),
+        calibration,
         seconds: started.elapsed().as_secs_f64(),
         histories,
     })

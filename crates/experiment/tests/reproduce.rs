@@ -44,9 +44,22 @@ fn smoke_run_writes_a_complete_reproducible_run_folder() {
         "plots/pr_curve.png",
         "plots/confusion.png",
         "plots/f1_threshold.png",
+        "plots/reliability.png",
     ] {
         assert!(out.join(file).is_file(), "missing {file}");
     }
+    // Temperature scaling, fitted on validation, measured on both sets.
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Calibration") && report.contains("| seed | T | ECE, validation | ECE, test |"),
+        "{report}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let calibration = &metrics["runs"][0]["calibration"];
+    let t = calibration["temperature"].as_f64().unwrap();
+    assert!((0.01..=100.0).contains(&t), "{calibration}");
+    assert_eq!(calibration["test"][1]["bins"].as_array().unwrap().len(), 10);
     // Nothing left beside the run folder (the staging folder was renamed into place).
     let siblings: Vec<_> = std::fs::read_dir(out.parent().unwrap()).unwrap().collect();
     assert_eq!(siblings.len(), 1);

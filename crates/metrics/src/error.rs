@@ -38,6 +38,12 @@ pub enum Error {
         /// Its value.
         value: f64,
     },
+    /// A reliability diagram of no bins.
+    #[error("{n_bins} bins: expected at least 1")]
+    InvalidBins {
+        /// The number given.
+        n_bins: usize,
+    },
     /// A decision threshold outside [0, 1].
     #[error("threshold {threshold}: expected a probability threshold in [0, 1]")]
     ThresholdOutOfRange {

@@ -22,9 +22,13 @@
 //! [`detection`] scores circle detections (craters found on a whole image) against a
 //! catalogue: one-to-one matching, precision, recall, F1 and their curve over the score.
 //!
+//! [`reliability`] bins probabilities against observed frequencies (a reliability diagram
+//! and its expected calibration error), and [`fit_temperature`] fits temperature scaling.
+//!
 //! The curves, average precision and AUC sort the scores once: O(n log n).
 #![deny(missing_docs)]
 
+mod calibration;
 mod confusion;
 mod curves;
 pub mod detection;
@@ -33,6 +37,9 @@ mod input;
 mod report;
 mod sort;
 
+pub use calibration::{
+    Reliability, ReliabilityBin, TEMPERATURE_RANGE, fit_temperature, reliability, sigmoid,
+};
 pub use confusion::{ConfusionMatrix, log_loss};
 pub use curves::{
     BestF1, PrCurve, RocCurve, average_precision, best_f1_threshold, precision_recall_curve, roc_auc,
