@@ -288,7 +288,7 @@ fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
         root: dir.path().join("nowhere"),
         ..params(&root)
     };
-    expect_error(&missing, "nowhere: no such file");
+    expect_error(&missing, "nowhere: no such folder (the HRSC benchmark");
 }
 
 #[test]
