@@ -232,6 +232,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The last non-blank line of a process's stderr: where Python puts the exception.
+fn last_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
 /// Fails early, with one line, when a peer script cannot start (its framework missing
 /// from the interpreter, typically): `--help` loads its imports and stops there.
 fn check_peer(python: &Path, script: &Path) -> anyhow::Result<()> {
@@ -243,12 +253,12 @@ fn check_peer(python: &Path, script: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("--python {}: cannot run it", python.display()))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = last_line(&stderr);
         bail!(
             "{}: does not start with --python {} ({}); install numpy, torch and tensorflow-cpu as the peers' README says and pass that interpreter",
             script.display(),
             python.display(),
-            last.trim()
+            last
         );
     }
     Ok(())
@@ -296,12 +306,12 @@ fn run_one(
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = last_line(&stderr);
         bail!(
             "{} run ({threads} threads) failed ({}): {}",
             framework.name(),
             output.status,
-            last.trim()
+            last
         );
     }
     let line = stdout

@@ -59,6 +59,15 @@ fn serve(root: &Path, requests: usize) -> (String, std::thread::JoinHandle<()>) 
     (base, handle)
 }
 
+/// `craters data fetch hrsc --from FROM --out OUT`, with `--force` when asked.
+fn fetch(from: &str, out: &Path, force: bool) -> std::process::Output {
+    let mut args = vec!["data", "fetch", "hrsc", "--from", from, "--out", s(out)];
+    if force {
+        args.push("--force");
+    }
+    craters(&args)
+}
+
 #[test]
 fn fetches_from_a_folder_a_file_url_and_http_and_checks_every_file() {
     let Some(benchmark) = shared("data/hrsc") else {
@@ -69,15 +78,7 @@ fn fetches_from_a_folder_a_file_url_and_http_and_checks_every_file() {
     mirror(&upstream, &benchmark);
 
     let from_folder = dir.path().join("from-folder");
-    let out = craters(&[
-        "data",
-        "fetch",
-        "hrsc",
-        "--from",
-        s(&upstream),
-        "--out",
-        s(&from_folder),
-    ]);
+    let out = fetch(s(&upstream), &from_folder, false);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     verify(&from_folder).unwrap();
     for file in &FILES {
@@ -90,13 +91,13 @@ fn fetches_from_a_folder_a_file_url_and_http_and_checks_every_file() {
     // The benchmark's own layout (a copy like ../shared/data/hrsc) and a file:// URL.
     let from_url = dir.path().join("from-url");
     let url = format!("file://{}", benchmark.display());
-    let out = craters(&["data", "fetch", "hrsc", "--from", &url, "--out", s(&from_url)]);
+    let out = fetch(&url, &from_url, false);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     verify(&from_url).unwrap();
 
     let (base, server) = serve(&upstream, FILES.len());
     let from_http = dir.path().join("from-http");
-    let out = craters(&["data", "fetch", "hrsc", "--from", &base, "--out", s(&from_http)]);
+    let out = fetch(&base, &from_http, false);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     server.join().unwrap();
     verify(&from_http).unwrap();
@@ -107,26 +108,9 @@ fn fetches_from_a_folder_a_file_url_and_http_and_checks_every_file() {
     );
 
     // The folder exists now: replacing it needs --force, and then works.
-    let again = craters(&[
-        "data",
-        "fetch",
-        "hrsc",
-        "--from",
-        s(&upstream),
-        "--out",
-        s(&from_folder),
-    ]);
+    let again = fetch(s(&upstream), &from_folder, false);
     assert_one_line(&again, "from-folder");
-    let forced = craters(&[
-        "data",
-        "fetch",
-        "hrsc",
-        "--from",
-        s(&upstream),
-        "--out",
-        s(&from_folder),
-        "--force",
-    ]);
+    let forced = fetch(s(&upstream), &from_folder, true);
     assert!(
         forced.status.success(),
         "{}",
@@ -149,15 +133,7 @@ fn a_damaged_or_missing_file_is_one_line_and_leaves_nothing() {
     let mut bytes = std::fs::read(&damaged).unwrap();
     bytes[10] ^= 1;
     std::fs::write(&damaged, &bytes).unwrap();
-    let out = craters(&[
-        "data",
-        "fetch",
-        "hrsc",
-        "--from",
-        s(&upstream),
-        "--out",
-        s(&out_dir),
-    ]);
+    let out = fetch(s(&upstream), &out_dir, false);
     assert_one_line(&out, "gt/2_24_gt.csv");
     assert!(String::from_utf8_lossy(&out.stderr).contains("sha256"));
     assert!(!out_dir.exists());
@@ -174,18 +150,10 @@ fn a_damaged_or_missing_file_is_one_line_and_leaves_nothing() {
         &bytes
     })
     .unwrap();
-    let out = craters(&[
-        "data",
-        "fetch",
-        "hrsc",
-        "--from",
-        s(&upstream),
-        "--out",
-        s(&out_dir),
-    ]);
+    let out = fetch(s(&upstream), &out_dir, false);
     assert_one_line(&out, "tiles/tile3_24.pgm: not in");
     let (base, server) = serve(&upstream, FILES.len());
-    let out = craters(&["data", "fetch", "hrsc", "--from", &base, "--out", s(&out_dir)]);
+    let out = fetch(&base, &out_dir, false);
     assert_one_line(&out, "404");
     drop(server); // it stopped serving after the failed file; nothing waits for it.
     assert!(!out_dir.exists());
@@ -194,7 +162,7 @@ fn a_damaged_or_missing_file_is_one_line_and_leaves_nothing() {
         ("ftp://example.org/x", "expected an http(s) URL"),
         ("/no/such/mirror", "no such folder"),
     ] {
-        let out = craters(&["data", "fetch", "hrsc", "--from", from, "--out", s(&out_dir)]);
+        let out = fetch(from, &out_dir, false);
         assert_one_line(&out, needle);
     }
 

@@ -86,19 +86,26 @@ impl<T: Real> Scratch<T> {
             grad_hwc: Vec::new(),
         }
     }
+}
 
-    /// Fills `hwc` with `x` (one image, (C, H, W)); unused when the input is (H, W, C).
-    fn load(&mut self, d: Dims, x: &[T]) {
-        if d.c == 1 || d.hwc_in {
-            return;
-        }
-        let plane = d.h * d.w;
-        for (c, channel) in x.chunks_exact(plane).enumerate() {
-            for (i, &v) in channel.iter().enumerate() {
-                self.hwc[i * d.c + c] = v;
-            }
+/// Whether one image's input already is in (H, W, C) order (one channel, or channels last).
+fn hwc_native(d: Dims) -> bool {
+    d.c == 1 || d.hwc_in
+}
+
+/// One image `x` in (H, W, C) order: `x` itself when it already is, else `buffer` filled
+/// from its (C, H, W) order.
+fn image_hwc<'a, T: Real>(d: Dims, x: &'a [T], buffer: &'a mut [T]) -> &'a [T] {
+    if hwc_native(d) {
+        return x;
+    }
+    let plane = d.h * d.w;
+    for (c, channel) in x.chunks_exact(plane).enumerate() {
+        for (i, &v) in channel.iter().enumerate() {
+            buffer[i * d.c + c] = v;
         }
     }
+    buffer
 }
 
 /// Conv + bias + ReLU + max-pool of one image: `out[f][qi][qj]` and each cell's winning
@@ -111,22 +118,19 @@ pub(crate) fn forward_image<T: Real>(
     winners: &mut [u32],
     scratch: &mut Scratch<T>,
 ) {
-    scratch.load(d, x);
-    let hwc = if d.c == 1 || d.hwc_in { x } else { &scratch.hwc };
+    let Scratch {
+        hwc,
+        band,
+        best,
+        winner,
+        ..
+    } = scratch;
+    let hwc = image_hwc(d, x, hwc);
     for qi in 0..d.qh {
         let top = qi * d.pool;
-        if !T::band_simd(d, packed, hwc, qi, &mut scratch.band, out, winners) {
-            conv_band(d, packed, hwc, top, &mut scratch.band);
-            pool_band(
-                d,
-                packed.fp,
-                qi,
-                out,
-                winners,
-                &scratch.band,
-                &mut scratch.best,
-                &mut scratch.winner,
-            );
+        if !T::band_simd(d, packed, hwc, qi, band, out, winners) {
+            conv_band(d, packed, hwc, top, band);
+            pool_band(d, packed.fp, qi, out, winners, band, best, winner);
         }
     }
 }
@@ -210,10 +214,8 @@ pub(crate) fn backward_image<T: Real>(
     scratch: &mut Scratch<T>,
 ) {
     let zero = T::from_f64(0.0);
-    let hwc_native = d.c == 1 || d.hwc_in;
-    scratch.load(d, x);
     let Scratch { hwc, grad_hwc, .. } = scratch;
-    let hwc = if hwc_native { x } else { &hwc[..] };
+    let hwc = image_hwc(d, x, hwc);
     let taps = d.ckk();
     if grad_x.is_none() && taps == 9 {
         one_channel_3x3(d, hwc, grad_out, winners, grad_w, grad_b);
@@ -221,7 +223,7 @@ pub(crate) fn backward_image<T: Real>(
     }
     // The input gradient in (H, W, C) order: straight into `grad_x` when that is its order.
     let (mut gx_hwc, gx_chw): (Option<&mut [T]>, Option<&mut [T]>) = match grad_x {
-        Some(gx) if hwc_native => (Some(gx), None),
+        Some(gx) if hwc_native(d) => (Some(gx), None),
         Some(gx) => {
             grad_hwc.resize(d.image_len(), zero);
             (Some(&mut grad_hwc[..]), Some(gx))
