@@ -38,6 +38,11 @@ pub enum Command {
     /// distribution (csfd.csv, csfd.png), hypotheses.csv, overlay.png, metrics.json; with a
     /// catalogue, precision, recall and F1.
     Detect(DetectArgs),
+    /// Train a crater detector on the HRSC benchmark tiles (a proposal network, hard
+    /// examples mined where it fires, an ensemble, a threshold from the training tiles) into
+    /// a detector folder for `detect --model`; with --leave-one-out, one detector per tile
+    /// left out and the held-out table.
+    TrainDetector(TrainDetectorArgs),
     /// Time training and inference of the seed network on generated patches (compare with
     /// the PyTorch and Keras peer scripts: same keys under --json).
     Bench(BenchArgs),
@@ -171,6 +176,27 @@ pub struct HrscArgs {
     pub out: PathBuf,
     /// Replace an existing output that craters wrote (a folder that holds an input, or files
     /// craters did not write, is never replaced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainDetectorArgs {
+    /// The recipe (TOML; unknown keys are errors) [default: the built-in recipe, as
+    /// configs/detector.toml].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The benchmark folder, instead of the recipe's `[data] root`.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Folder to create: the detector (member-N/, card.toml, training.json), or with
+    /// --leave-one-out one detector per tile and leave-one-out.md.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Train once per tile of the recipe, leaving it out, and score it.
+    #[arg(long)]
+    pub leave_one_out: bool,
+    /// Replace --out if craters wrote it before.
     #[arg(long)]
     pub force: bool,
 }

@@ -3,8 +3,8 @@
 use anyhow::Context;
 use craters_dataset::Tile;
 use craters_detect::{DetectConfig, ScanMethod, dense_work};
+use craters_model::Kernels;
 use craters_model::bench::{self, BenchParams, sgemm_gflops};
-use craters_model::{CraterCnn, Kernels};
 
 use crate::args::{BenchArgs, KernelsArg};
 
@@ -82,7 +82,9 @@ fn detect(args: &BenchArgs, threads: usize) -> anyhow::Result<()> {
     if args.rounds == 0 {
         anyhow::bail!("--rounds 0: expected at least 1");
     }
-    let model = CraterCnn::load(model_dir)?;
+    // A model folder or a detector folder (an ensemble scans with every member).
+    let detector = craters_detect::Detector::load(model_dir)?;
+    let model = detector.model();
     let tile = Tile::load(tile_path)?;
     let config = DetectConfig::default().check()?;
     let with = |scan: ScanMethod| -> anyhow::Result<_> {
@@ -98,7 +100,12 @@ fn detect(args: &BenchArgs, threads: usize) -> anyhow::Result<()> {
     let mut found = [0usize; 2];
     for round in 1..=args.rounds {
         for (k, config) in [&dense, &windows].into_iter().enumerate() {
-            let d = craters_detect::detect(&model, &tile, config)?;
+            let d = craters_detect::detect_with_progress(
+                &detector.members,
+                &tile,
+                config,
+                &craters_detect::NoProgress,
+            )?;
             eprintln!(
                 "round {round}: {} {:.3} s ({} windows)",
                 ["dense", "per window"][k],
@@ -111,7 +118,8 @@ fn detect(args: &BenchArgs, threads: usize) -> anyhow::Result<()> {
         }
     }
     let gflops = sgemm_gflops(threads);
-    let (level_pixels, flops) = dense_work(&model, &dense, tile.width(), tile.height())?;
+    let (level_pixels, flops) = dense_work(model, &dense, tile.width(), tile.height())?;
+    let flops = flops * detector.members.len() as f64;
     let bound = flops / (gflops * 1e9);
     println!(
         "{} ({}×{}), model {}, {} thread(s), {} rounds alternating; medians (min–max)",

@@ -13,6 +13,7 @@ mod fetch;
 mod predict;
 mod progress;
 mod reproduce;
+mod train_detector;
 
 use std::process::ExitCode;
 
@@ -81,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Detect(args) => detect::run(&args),
+        Command::TrainDetector(args) => train_detector::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Train(args) => reproduce::train(&args),
         Command::Selftrain(args) => reproduce::selftrain(&args),

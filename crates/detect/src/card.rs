@@ -61,11 +61,20 @@ impl ModelCard {
     }
 }
 
-/// A detector: the network, its card when it has one, and where it came from.
+/// Folder of ensemble member `i` (from 1) inside a detector folder.
+pub fn member_dir(dir: &Path, i: usize) -> std::path::PathBuf {
+    dir.join(format!("member-{i}"))
+}
+
+/// Most ensemble members a detector folder may hold.
+pub const MAX_MEMBERS: usize = 16;
+
+/// A detector: its networks, its card when it has one, and where it came from.
 #[derive(Debug)]
 pub struct Detector {
-    /// The network.
-    pub model: CraterCnn,
+    /// Its networks, one architecture: one, or an ensemble whose window scores are
+    /// averaged ([`detect_with_progress`](crate::detect_with_progress)).
+    pub members: Vec<CraterCnn>,
     /// Its card.
     pub card: Option<ModelCard>,
     /// Its folder (`models/hrsc-detector` for the shipped one), for messages and metrics.
@@ -77,23 +86,58 @@ pub struct Detector {
 impl Detector {
     /// The shipped detector ([`SHIPPED_MODEL`]).
     pub fn shipped() -> Result<Detector> {
-        let (model, card) = shipped_model()?;
+        let (members, card) = shipped_model()?;
         Ok(Detector {
-            model,
+            members,
             card: Some(card),
             source: SHIPPED_MODEL.into(),
             shipped: true,
         })
     }
 
-    /// The detector in `dir` (`config.json`, `model.safetensors`, optional `card.toml`).
+    /// The detector in `dir`: one network (`config.json`, `model.safetensors`), or an
+    /// ensemble of them in `member-1/`, `member-2/`, …; an optional `card.toml`.
     pub fn load(dir: &Path) -> Result<Detector> {
+        let members = if dir.join(craters_model::CONFIG_FILE).exists() || !member_dir(dir, 1).is_dir() {
+            vec![CraterCnn::load(dir)?]
+        } else {
+            let mut members = Vec::new();
+            while member_dir(dir, members.len() + 1).is_dir() {
+                if members.len() == MAX_MEMBERS {
+                    return Err(Error::TooManyMembers {
+                        path: dir.into(),
+                        max: MAX_MEMBERS,
+                    });
+                }
+                members.push(CraterCnn::load(&member_dir(dir, members.len() + 1))?);
+            }
+            members
+        };
+        crate::scan::check_members(&members)?;
         Ok(Detector {
-            model: CraterCnn::load(dir)?,
+            members,
             card: ModelCard::load(dir)?,
             source: dir.into(),
             shipped: false,
         })
+    }
+
+    /// The first network: the architecture and input every member shares.
+    pub fn model(&self) -> &CraterCnn {
+        &self.members[0]
+    }
+
+    /// Crater probability of each 48×48 patch: the members' mean.
+    pub fn predict_proba(&self, data: &craters_dataset::Dataset) -> Result<Vec<f32>> {
+        let mut sum = self.model().predict_proba(data)?;
+        for m in &self.members[1..] {
+            for (a, b) in sum.iter_mut().zip(m.predict_proba(data)?) {
+                *a += b;
+            }
+        }
+        let n = self.members.len() as f32;
+        sum.iter_mut().for_each(|a| *a /= n);
+        Ok(sum)
     }
 
     /// The operating threshold: its card's, else the detection settings' default.
@@ -105,16 +149,34 @@ impl Detector {
 /// Where the shipped detector's files live in the repository (for messages).
 pub const SHIPPED_MODEL: &str = "models/hrsc-detector";
 
-const SHIPPED_CONFIG: &[u8] = include_bytes!("../../../models/hrsc-detector/config.json");
-const SHIPPED_WEIGHTS: &[u8] = include_bytes!("../../../models/hrsc-detector/model.safetensors");
+/// The shipped ensemble's files, member by member: `config.json`, `model.safetensors`.
+const SHIPPED_MEMBERS: [(&[u8], &[u8]); 3] = [
+    (
+        include_bytes!("../../../models/hrsc-detector/member-1/config.json"),
+        include_bytes!("../../../models/hrsc-detector/member-1/model.safetensors"),
+    ),
+    (
+        include_bytes!("../../../models/hrsc-detector/member-2/config.json"),
+        include_bytes!("../../../models/hrsc-detector/member-2/model.safetensors"),
+    ),
+    (
+        include_bytes!("../../../models/hrsc-detector/member-3/config.json"),
+        include_bytes!("../../../models/hrsc-detector/member-3/model.safetensors"),
+    ),
+];
 const SHIPPED_CARD: &str = include_str!("../../../models/hrsc-detector/card.toml");
 
-/// The shipped detector and its card.
-pub fn shipped_model() -> Result<(CraterCnn, ModelCard)> {
+/// The shipped detector's networks and its card.
+pub fn shipped_model() -> Result<(Vec<CraterCnn>, ModelCard)> {
     let dir = Path::new(SHIPPED_MODEL);
-    let model = CraterCnn::from_bytes(dir, SHIPPED_CONFIG, SHIPPED_WEIGHTS)?;
+    let members = SHIPPED_MEMBERS
+        .iter()
+        .enumerate()
+        .map(|(i, (config, weights))| CraterCnn::from_bytes(&member_dir(dir, i + 1), config, weights))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    crate::scan::check_members(&members)?;
     let card = ModelCard::from_toml(&dir.join("card.toml"), SHIPPED_CARD)?;
-    Ok((model, card))
+    Ok((members, card))
 }
 
 #[cfg(test)]
@@ -123,8 +185,9 @@ mod tests {
 
     #[test]
     fn the_shipped_detector_loads_with_its_card() {
-        let (model, card) = shipped_model().unwrap();
-        assert_eq!(model.config().input_size, 48);
+        let (members, card) = shipped_model().unwrap();
+        assert_eq!(members.len(), 3);
+        assert_eq!(members[0].config().input_size, 48);
         assert_eq!(card.ground_sampling_m, 12.5);
         assert!(card.smallest_reliable_diameter_m >= 100.0);
     }

@@ -33,6 +33,33 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
+    /// A training tile on which the detector found no catalogued crater at any score.
+    #[error(
+        "tile {tile}: the detector found none of its catalogued craters, so no threshold can be chosen there"
+    )]
+    NoCraterFound {
+        /// The tile.
+        tile: String,
+    },
+    /// A detector of no networks.
+    #[error("a detector needs at least one network")]
+    NoMembers,
+    /// A detector folder with more members than [`MAX_MEMBERS`](crate::MAX_MEMBERS).
+    #[error("{}: more than {max} member-N folders", .path.display())]
+    TooManyMembers {
+        /// The detector folder.
+        path: PathBuf,
+        /// The most accepted.
+        max: usize,
+    },
+    /// Ensemble members of different architectures or inputs.
+    #[error(
+        "ensemble member {member} differs from member 1 in its config.json: every member must share the architecture and the input normalisation"
+    )]
+    MemberMismatch {
+        /// The first differing member, counted from 1.
+        member: usize,
+    },
     /// A model whose input is not the 48×48 patch.
     #[error("{}: the model takes {input} px images; detection cuts {PATCH_SIDE}×{PATCH_SIDE} windows", .path.display())]
     ModelInput {

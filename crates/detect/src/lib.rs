@@ -43,7 +43,8 @@
 //! Files: `config` (settings), `level` (pyramid levels sampled piece by piece), `scan`
 //! (pieces, levels, dense or per-window scores, peaks), `suppress` (overlapping
 //! circles), `peaks` (the score maps' maxima), `window_scan` (a core of a mosaic from a
-//! window of it), `evaluate` (against a catalogue), `overlay` (the picture), `card` (model
+//! window of it), `mining` (training hypotheses labelled by a catalogue), `train` (a detector
+//! trained on benchmark tiles), `evaluate` (against a catalogue), `overlay` (the picture), `card` (model
 //! cards, the shipped detector), `placement` (where an image lies, the counted area),
 //! `catalogue` (craters.csv, .scc), `gis` (shapefiles), `csfd` (size-frequency
 //! distribution), `run` (`craters detect`: load, place, detect, write).
@@ -57,15 +58,17 @@ mod error;
 mod evaluate;
 mod gis;
 mod level;
+mod mining;
 mod overlay;
 mod peaks;
 mod placement;
 mod run;
 mod scan;
 mod suppress;
+mod train;
 mod window_scan;
 
-pub use card::{Detector, ModelCard, SHIPPED_MODEL, shipped_model};
+pub use card::{Detector, MAX_MEMBERS, ModelCard, SHIPPED_MODEL, member_dir, shipped_model};
 pub use catalogue::{CatalogueCrater, catalogue, craters_csv, scc};
 pub use config::{DetectConfig, PIECE_SIDES, ScanMethod, ValidDetectConfig};
 pub use csfd::{CsfdBin, csfd, csfd_csv, csfd_png};
@@ -73,6 +76,7 @@ pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
 pub use gis::{CIRCLE_VERTICES, write_shapefiles};
 pub use level::{ImageWindow, Level};
+pub use mining::{NEAR_CENTRE, NEAR_RADIUS_FACTOR, label_hypotheses};
 pub use overlay::overlay;
 pub use peaks::{Peak, find_peaks};
 pub use placement::{CountedArea, Placement};
@@ -84,6 +88,10 @@ pub use scan::{
     MAX_LEVEL_PIXELS, NoProgress, ScanProgress, TileDetections, dense_work, detect, detect_with_progress,
 };
 pub use suppress::suppress_overlaps;
+pub use train::{
+    DetectorRecipe, HeldOutFigures, Mined, TileThreshold, TrainedDetector, ValidDetectorRecipe,
+    score_held_out, train_detector,
+};
 pub use window_scan::{core_hypotheses, core_source};
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

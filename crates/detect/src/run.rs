@@ -162,7 +162,7 @@ pub fn detect_placed(
         }
         _ => (config.clone(), 1.0),
     };
-    let mut detections = detect_with_progress(&detector.model, &image.tile, &config, progress)?;
+    let mut detections = detect_with_progress(&detector.members, &image.tile, &config, progress)?;
     // Nodata is never part of a crater: the detector saw fill there.
     if image.valid.is_some() {
         detections
@@ -225,10 +225,10 @@ pub fn run(
     }
     // Refused before the work, not after it.
     let out = out.check()?;
-    if detector.model.config().input_size != PATCH_SIDE {
+    if detector.model().config().input_size != PATCH_SIDE {
         return Err(Error::ModelInput {
             path: detector.source.clone(),
-            input: detector.model.config().input_size,
+            input: detector.model().config().input_size,
         });
     }
     let image = GeoImage::load(image_path)?;

@@ -126,22 +126,24 @@ fn owned(from: usize, to: usize, level: usize, image: usize, step: usize) -> (us
 
 /// Slides `model` over `tile` at every pyramid level and returns the crater hypotheses.
 pub fn detect(model: &CraterCnn, tile: &Tile, config: &ValidDetectConfig) -> Result<TileDetections> {
-    detect_with_progress(model, tile, config, &NoProgress)
+    detect_with_progress(std::slice::from_ref(model), tile, config, &NoProgress)
 }
 
-/// [`detect`], telling `progress` how far it is.
+/// [`detect`] with the mean score of several networks of one architecture (an ensemble:
+/// each window's score is the mean of the members' scores, so the members' independent
+/// errors average out), telling `progress` how far it is.
 pub fn detect_with_progress(
-    model: &CraterCnn,
+    members: &[CraterCnn],
     tile: &Tile,
     config: &ValidDetectConfig,
     progress: &dyn ScanProgress,
 ) -> Result<TileDetections> {
     let started = Instant::now();
     let (tile_w, tile_h) = (tile.width(), tile.height());
-    let setup = Setup::new(model, Some(tile), config, (tile_w, tile_h))?;
+    let setup = Setup::new(members, Some(tile), config, (tile_w, tile_h))?;
     let pieces = pieces_of(0..tile_w, 0..tile_h, config.piece);
     let (hypotheses, windows) = setup.scan(
-        model,
+        members,
         config,
         &ImageWindow::whole(tile.image()),
         &pieces,
@@ -183,7 +185,8 @@ pub(crate) fn pieces_of(
 /// the normalisation, the levels.
 pub(crate) struct Setup {
     method: ScanMethod,
-    dense: Option<DenseNet>,
+    /// One per member when the scan is dense, else none.
+    dense: Vec<DenseNet>,
     /// Levels are standardised locally before scoring.
     local: bool,
     table: [u8; 256],
@@ -195,11 +198,12 @@ impl Setup {
     /// `tile` is the whole image when there is one; without it (a window of a mosaic), a
     /// model that needs the whole image's statistics is refused.
     pub(crate) fn new(
-        model: &CraterCnn,
+        members: &[CraterCnn],
         tile: Option<&Tile>,
         config: &ValidDetectConfig,
         (w, h): (usize, usize),
     ) -> Result<Setup> {
+        let model = check_members(members)?;
         let convolves = model.config().input_norm.convolves();
         let method = match config.scan {
             ScanMethod::Auto if convolves => ScanMethod::Dense,
@@ -207,7 +211,13 @@ impl Setup {
             other => other,
         };
         // Refused for a per-window normalisation, with the model's own message.
-        let dense = (method == ScanMethod::Dense).then(|| model.dense()).transpose()?;
+        let dense = match method {
+            ScanMethod::Dense => members
+                .iter()
+                .map(CraterCnn::dense)
+                .collect::<std::result::Result<_, _>>()?,
+            _ => Vec::new(),
+        };
         // A model trained on standardised tiles scans a standardised image; the map is
         // applied while level pixels are sampled, so the image is never copied.
         let table = match (model.config().input_norm, tile) {
@@ -279,7 +289,7 @@ impl Setup {
     /// number of windows.
     pub(crate) fn scan(
         &self,
-        model: &CraterCnn,
+        members: &[CraterCnn],
         config: &ValidDetectConfig,
         window: &ImageWindow,
         pieces: &[Piece],
@@ -336,9 +346,13 @@ impl Setup {
                 } else {
                     sampled
                 };
-                let scores = match &self.dense {
-                    Some(net) => score_dense(net, &pixels, w, h, s)?,
-                    None => score_windows(model, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size)?,
+                let scores = if self.dense.is_empty() {
+                    let mut each = members
+                        .iter()
+                        .map(|m| score_windows(m, &pixels, w, (e1 - e0, f1 - f0), s, config.batch_size));
+                    mean_scores(&mut each)?
+                } else {
+                    mean_scores(&mut self.dense.iter().map(|net| score_dense(net, &pixels, w, h, s)))?
                 };
                 let xs: Vec<usize> = (e0..e1).map(|i| i * s).collect();
                 let ys: Vec<usize> = (f0..f1).map(|j| j * s).collect();
@@ -395,6 +409,40 @@ impl Region {
         let (f0, f1) = self.grid.1;
         (f1 - f0 - 1) * self.step + PATCH_SIDE
     }
+}
+
+/// The first member, after checking that there is one and that all share its
+/// architecture and input (an ensemble scores the same windows with each).
+pub(crate) fn check_members(members: &[CraterCnn]) -> Result<&CraterCnn> {
+    let first = members.first().ok_or(Error::NoMembers)?;
+    if let Some((i, _)) = members
+        .iter()
+        .enumerate()
+        .find(|(_, m)| m.config() != first.config())
+    {
+        return Err(Error::MemberMismatch { member: i + 1 });
+    }
+    Ok(first)
+}
+
+/// The window-by-window mean of the members' score grids; one member's scores unchanged.
+fn mean_scores(each: &mut dyn Iterator<Item = Result<Vec<f32>>>) -> Result<Vec<f32>> {
+    let mut sum = match each.next() {
+        Some(first) => first?,
+        None => return Err(Error::NoMembers),
+    };
+    let mut n = 1usize;
+    for scores in each {
+        for (a, b) in sum.iter_mut().zip(scores?) {
+            *a += b;
+        }
+        n += 1;
+    }
+    if n > 1 {
+        let inv = 1.0 / n as f32;
+        sum.iter_mut().for_each(|a| *a *= inv);
+    }
+    Ok(sum)
 }
 
 /// Scores of the windows at every `step` of the region, in one fully convolutional pass.

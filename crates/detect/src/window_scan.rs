@@ -19,29 +19,30 @@ use crate::suppress::suppress_overlaps;
 /// [`core_source`]`(core)`. Cores that partition the image give, together, exactly the
 /// hypotheses of a scan of the whole image; [`suppress_overlaps`] over their concatenation
 /// gives its detections. This is how a mosaic is detected window by window (one task each,
-/// on any number of machines). Models that standardise the image as a whole
+/// on any number of machines); `members` are the detector's networks (one, or an ensemble
+/// whose scores are averaged). Models that standardise the image as a whole
 /// (`input_norm = "per_tile"`) need the whole image and are refused.
 pub fn core_hypotheses(
-    model: &CraterCnn,
+    members: &[CraterCnn],
     window: &ImageWindow,
     image_size: (usize, usize),
     core: (Range<usize>, Range<usize>),
     config: &ValidDetectConfig,
 ) -> Result<Vec<Detection>> {
-    let setup = Setup::new(model, None, config, image_size)?;
+    let setup = Setup::new(members, None, config, image_size)?;
     let pieces = core_pieces(&core, image_size, config.piece)?;
-    Ok(setup.scan(model, config, window, &pieces, &NoProgress)?.0)
+    Ok(setup.scan(members, config, window, &pieces, &NoProgress)?.0)
 }
 
 /// The image columns and rows [`core_hypotheses`] reads for `core`: the window a task
 /// must load (its core with a margin as wide as the largest window needs).
 pub fn core_source(
-    model: &CraterCnn,
+    members: &[CraterCnn],
     config: &ValidDetectConfig,
     image_size: (usize, usize),
     core: (Range<usize>, Range<usize>),
 ) -> Result<(Range<usize>, Range<usize>)> {
-    let setup = Setup::new(model, None, config, image_size)?;
+    let setup = Setup::new(members, None, config, image_size)?;
     let pieces = core_pieces(&core, image_size, config.piece)?;
     // The union of the image rectangles every level of every piece reads.
     let mut union: Option<(Range<usize>, Range<usize>)> = None;

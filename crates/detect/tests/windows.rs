@@ -41,7 +41,7 @@ fn by_windows(
     let size = (image.width() as usize, image.height() as usize);
     let mut all = Vec::new();
     for core in cores {
-        let (cols, rows) = core_source(model, config, size, core.clone()).unwrap();
+        let (cols, rows) = core_source(std::slice::from_ref(model), config, size, core.clone()).unwrap();
         let pixels = image::imageops::crop_imm(
             image,
             cols.start as u32,
@@ -55,7 +55,9 @@ fn by_windows(
             x0: cols.start,
             y0: rows.start,
         };
-        all.extend(core_hypotheses(model, &window, size, core.clone(), config).unwrap());
+        all.extend(
+            core_hypotheses(std::slice::from_ref(model), &window, size, core.clone(), config).unwrap(),
+        );
     }
     suppress_overlaps(&all, config.nms_overlap, config.nms_radius_ratio)
 }
@@ -77,7 +79,7 @@ fn grid(w: usize, h: usize, xs: &[usize], ys: &[usize]) -> Vec<(Range<usize>, Ra
 fn cores_that_partition_the_image_give_the_whole_scan() {
     let tile = tile();
     let (w, h) = (tile.width(), tile.height());
-    let shipped = Detector::shipped().unwrap().model;
+    let shipped = Detector::shipped().unwrap().members.remove(0);
     let raw = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
     for model in [&shipped, &raw] {
         for piece in [64, 2048] {
@@ -100,10 +102,10 @@ fn cores_that_partition_the_image_give_the_whole_scan() {
 fn a_core_needs_a_margin_and_a_window_without_it_is_named() {
     let tile = tile();
     let size = (tile.width(), tile.height());
-    let model = Detector::shipped().unwrap().model;
+    let model = Detector::shipped().unwrap().members.remove(0);
     let config = config(2048);
     let core = (40..80, 30..60);
-    let (cols, rows) = core_source(&model, &config, size, core.clone()).unwrap();
+    let (cols, rows) = core_source(std::slice::from_ref(&model), &config, size, core.clone()).unwrap();
     // The largest window (48 px craters: 107 px blocks) and the local square reach past the core.
     assert!(
         cols.start < 40 && cols.end > 80 && rows.start < 30 && rows.end > 60,
@@ -116,12 +118,19 @@ fn a_core_needs_a_margin_and_a_window_without_it_is_named() {
         x0: 40,
         y0: 30,
     };
-    let e = core_hypotheses(&model, &window, size, core, &config).unwrap_err();
+    let e = core_hypotheses(std::slice::from_ref(&model), &window, size, core, &config).unwrap_err();
     assert!(matches!(e, Error::WindowTooSmall { .. }), "{e}");
     assert!(e.to_string().contains("core_source"), "{e}");
     // A core off the image, and a model that needs the whole image, are refused.
     let whole = ImageWindow::whole(tile.image());
-    let e = core_hypotheses(&model, &whole, size, (100..200, 0..10), &config).unwrap_err();
+    let e = core_hypotheses(
+        std::slice::from_ref(&model),
+        &whole,
+        size,
+        (100..200, 0..10),
+        &config,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("is not inside the 160 × 120 image"), "{e}");
     let per_tile = CraterCnn::new(
         &SeedCnnConfig {
@@ -131,6 +140,13 @@ fn a_core_needs_a_margin_and_a_window_without_it_is_named() {
         1,
     )
     .unwrap();
-    let e = core_hypotheses(&per_tile, &whole, size, (0..10, 0..10), &config).unwrap_err();
+    let e = core_hypotheses(
+        std::slice::from_ref(&per_tile),
+        &whole,
+        size,
+        (0..10, 0..10),
+        &config,
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::NeedsWholeImage), "{e}");
 }

@@ -49,6 +49,9 @@ pub struct MatchRule {
     pub min_radius_ratio: f64,
     /// Largest detected / true radius. Default 2.
     pub max_radius_ratio: f64,
+    /// Measure the centre distance in units of the smaller of the two radii instead of the
+    /// true radius (the DeepMoon rule's convention). Default false.
+    pub centre_per_smaller_radius: bool,
 }
 
 impl Default for MatchRule {
@@ -57,11 +60,24 @@ impl Default for MatchRule {
             max_centre_distance: 0.5,
             min_radius_ratio: 0.5,
             max_radius_ratio: 2.0,
+            centre_per_smaller_radius: false,
         }
     }
 }
 
 impl MatchRule {
+    /// The looser rule of DeepMoon (Silburt et al. 2019) and the papers that follow it:
+    /// (Δx² + Δy²) / min(r)² < 1.8 and |Δr| / min(r) < 1, that is a centre within √1.8 of
+    /// the smaller radius and radii within a factor 2 (here inclusive at both bounds).
+    pub fn deepmoon() -> MatchRule {
+        MatchRule {
+            max_centre_distance: 1.8f64.sqrt(),
+            min_radius_ratio: 0.5,
+            max_radius_ratio: 2.0,
+            centre_per_smaller_radius: true,
+        }
+    }
+
     /// Checks that the tolerances are positive and the ratio range not empty.
     pub fn check(&self) -> Result<()> {
         let positive = [
@@ -87,10 +103,20 @@ impl MatchRule {
         Ok(())
     }
 
+    /// Whether `detected` finds `truth` by this rule (one pair, no one-to-one matching).
+    pub fn matches(&self, detected: &Circle, truth: &Circle) -> bool {
+        self.distance(detected, truth).is_some()
+    }
+
     /// How far `detected` is from `truth` (centre distance / true radius) if it matches.
     fn distance(&self, detected: &Circle, truth: &Circle) -> Option<f64> {
         let ratio = detected.r / truth.r;
-        let distance = (detected.x - truth.x).hypot(detected.y - truth.y) / truth.r;
+        let unit = if self.centre_per_smaller_radius {
+            detected.r.min(truth.r)
+        } else {
+            truth.r
+        };
+        let distance = (detected.x - truth.x).hypot(detected.y - truth.y) / unit;
         ((self.min_radius_ratio..=self.max_radius_ratio).contains(&ratio)
             && distance <= self.max_centre_distance)
             .then_some(distance)
@@ -338,6 +364,29 @@ mod tests {
         assert!((best.f1 - 2.0 / 3.0).abs() < 1e-12);
         // AP = 0.5 · 1 (first step) + 0.5 · 0.5 (fourth).
         assert!((report.average_precision - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_deepmoon_rule_measures_the_centre_by_the_smaller_radius() {
+        let truth = [Circle {
+            x: 0.0,
+            y: 0.0,
+            r: 10.0,
+        }];
+        let found = |d: Detection, rule: &MatchRule| {
+            match_detections(&[d], &truth, rule).unwrap().detection_to_truth[0].is_some()
+        };
+        let (strict, deepmoon) = (MatchRule::default(), MatchRule::deepmoon());
+        // 8 px off: 0.8 true radii (strict: no); 8² / 10² = 0.64 < 1.8 (DeepMoon: yes).
+        assert!(!found(D::new(8.0, 0.0, 10.0, 1.0), &strict));
+        assert!(found(D::new(8.0, 0.0, 10.0, 1.0), &deepmoon));
+        // A detection of radius 6 that far: 8² / 6² = 1.78 < 1.8, yes; 8.1 px: 1.82, no.
+        assert!(found(D::new(8.0, 0.0, 6.0, 1.0), &deepmoon));
+        assert!(!found(D::new(8.1, 0.0, 6.0, 1.0), &deepmoon));
+        // The radii within a factor 2 either way.
+        assert!(found(D::new(0.0, 0.0, 19.9, 1.0), &deepmoon));
+        assert!(!found(D::new(0.0, 0.0, 20.5, 1.0), &deepmoon));
+        assert!(!found(D::new(0.0, 0.0, 4.9, 1.0), &deepmoon));
     }
 
     #[test]

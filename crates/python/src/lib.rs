@@ -252,7 +252,7 @@ impl PyDetector {
     ) -> PyResult<(usize, usize, usize, usize)> {
         let config = settings(config, None)?;
         let (cols, rows) = core_source(
-            &self.get()?.model,
+            &self.get()?.members,
             &config,
             (shape.1, shape.0),
             (core.0..core.1, core.2..core.3),
@@ -295,7 +295,7 @@ impl PyDetector {
             };
             let detector = self.get()?;
             core_hypotheses(
-                &detector.model,
+                &detector.members,
                 &view,
                 (shape.1, shape.0),
                 (core.0..core.1, core.2..core.3),
@@ -412,7 +412,7 @@ impl PyDetector {
         debug_assert_eq!(images.pixels.len() % PATCH_PIXELS, 0);
         let data = craters_dataset::Dataset::new(name, images.pixels, None).map_err(error)?;
         let p = compute(py, || -> PyResult<_> {
-            self.get()?.model.predict_proba(&data).map_err(error)
+            self.get()?.predict_proba(&data).map_err(error)
         })?;
         Ok(PyArray1::from_vec(py, p))
     }

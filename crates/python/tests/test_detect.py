@@ -2,6 +2,8 @@
 exceptions, the GIL released, threads."""
 import threading
 import time
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +20,8 @@ def detector():
 
 def test_the_shipped_detector_has_its_card(detector):
     assert detector.source == "models/hrsc-detector"
-    assert detector.threshold == 0.91 and detector.ground_sampling_m == 12.5
+    card = tomllib.loads((Path(__file__).parents[3] / "models" / "hrsc-detector" / "card.toml").read_text())
+    assert detector.threshold == card["threshold"] and detector.ground_sampling_m == 12.5
 
 
 def test_detect_gives_the_numbers_of_craters_detect(detector, shared, craters_bin, tmp_path):

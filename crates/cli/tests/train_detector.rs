@@ -1,0 +1,149 @@
+//! `craters train-detector` on a miniature benchmark: a detector folder that `detect
+//! --model` uses, the same bytes from the same recipe, the leave-one-out table, and bad
+//! recipes and outputs refused with one line.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_one_line, craters, s};
+
+/// A recipe for the toy benchmark at `root`: craters of 8–28 px, two small networks.
+fn recipe(dir: &Path, root: &Path, members: usize) -> std::path::PathBuf {
+    let path = dir.join(format!("recipe-{members}.toml"));
+    let text = format!(
+        r#"members = {members}
+[data]
+root = "{}"
+train_tiles = ["a", "b", "c"]
+test_tiles = []
+catalogue_positives = true
+catalogue_negatives = 60
+stretch = "local"
+[model]
+input_norm = "local"
+[proposal]
+epochs = 2
+[member]
+epochs = 2
+[detect]
+min_diameter = 8.0
+max_diameter = 28.0
+"#,
+        root.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `craters train-detector --config CONFIG --out OUT` with `extra` arguments.
+fn train(config: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["train-detector", "--config", s(config), "--out", s(out)];
+    args.extend_from_slice(extra);
+    craters(&args)
+}
+
+#[test]
+fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 3).unwrap();
+    let config = recipe(dir.path(), &root, 2);
+    let mut weights = Vec::new();
+    for run in ["one", "two"] {
+        let out = dir.path().join(run);
+        let trained = train(&config, &out, &[]);
+        let stdout = String::from_utf8_lossy(&trained.stdout);
+        assert!(
+            trained.status.success(),
+            "{}",
+            String::from_utf8_lossy(&trained.stderr)
+        );
+        assert!(stdout.contains("2 networks, threshold "), "{stdout}");
+        for file in [
+            "member-1/model.safetensors",
+            "member-2/config.json",
+            "card.toml",
+            "training.json",
+        ] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+        weights.push(std::fs::read(out.join("member-2/model.safetensors")).unwrap());
+    }
+    assert!(weights[0] == weights[1], "the same recipe gave other weights");
+    // Different seeds per member: an ensemble, not two copies.
+    let first = std::fs::read(dir.path().join("one/member-1/model.safetensors")).unwrap();
+    assert!(first != weights[0]);
+
+    // `detect --model` takes the folder and its card's threshold.
+    let card = std::fs::read_to_string(dir.path().join("one/card.toml")).unwrap();
+    let threshold: f64 = card
+        .lines()
+        .find_map(|l| l.strip_prefix("threshold = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let found = dir.path().join("found");
+    let detect = craters(&[
+        "detect",
+        s(&root.join("tiles/tilea.pgm")),
+        "--model",
+        s(&dir.path().join("one")),
+        "--out",
+        s(&found),
+    ]);
+    assert!(
+        detect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&detect.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(found.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["threshold"].as_f64().unwrap(), threshold);
+
+    // The output rule: an existing folder only with --force.
+    let again = train(&config, &dir.path().join("one"), &[]);
+    assert_one_line(&again, "--force");
+}
+
+#[test]
+fn leave_one_out_prints_a_row_per_tile_and_the_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 5).unwrap();
+    let config = recipe(dir.path(), &root, 1);
+    let out = dir.path().join("loo");
+    let run = train(&config, &out, &["--leave-one-out"]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for tile in ["a", "b", "c"] {
+        assert!(stdout.contains(&format!("\n| {tile} | ")), "{stdout}");
+        assert!(out.join(tile).join("member-1/model.safetensors").is_file());
+        // Each fold learnt from the other two tiles only.
+        let summary = std::fs::read_to_string(out.join(tile).join("training.json")).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        let tiles = summary["recipe"]["data"]["train_tiles"].as_array().unwrap();
+        assert_eq!(tiles.len(), 2);
+        assert!(!tiles.iter().any(|t| t == tile), "{tiles:?}");
+    }
+    assert!(stdout.contains("held-out F1 over 3 tiles: strict "), "{stdout}");
+    assert!(out.join("leave-one-out.md").is_file());
+}
+
+#[test]
+fn bad_recipes_are_one_line_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    let config = recipe(dir.path(), &root, 0);
+    let run = train(&config, &dir.path().join("x"), &[]);
+    assert_one_line(&run, "members = 0");
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "member_count = 3\n").unwrap();
+    let run = train(&unknown, &dir.path().join("x"), &[]);
+    assert_one_line(&run, "member_count");
+    // A benchmark folder that is not there.
+    let config = recipe(dir.path(), &dir.path().join("missing"), 1);
+    let run = train(&config, &dir.path().join("x"), &[]);
+    assert_one_line(&run, "missing");
+    assert!(!dir.path().join("x").exists(), "nothing is left behind");
+}
