@@ -41,10 +41,7 @@ impl ModelCard {
 
     /// A card from TOML text (unknown keys are errors); `path` names it in errors.
     pub fn from_toml(path: &Path, text: &str) -> Result<ModelCard> {
-        let card: ModelCard = toml::from_str(text).map_err(|e| Error::ConfigSyntax {
-            path: path.into(),
-            message: e.message().trim().to_string(),
-        })?;
+        let card: ModelCard = crate::config::parse_toml(path, text)?;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(card.ground_sampling_m)
             || !positive(card.smallest_reliable_diameter_m)
@@ -129,15 +126,8 @@ impl Detector {
 
     /// Crater probability of each 48×48 patch: the members' mean.
     pub fn predict_proba(&self, data: &craters_dataset::Dataset) -> Result<Vec<f32>> {
-        let mut sum = self.model().predict_proba(data)?;
-        for m in &self.members[1..] {
-            for (a, b) in sum.iter_mut().zip(m.predict_proba(data)?) {
-                *a += b;
-            }
-        }
-        let n = self.members.len() as f32;
-        sum.iter_mut().for_each(|a| *a /= n);
-        Ok(sum)
+        let mut each = self.members.iter().map(|m| Ok(m.predict_proba(data)?));
+        crate::scan::mean_scores(&mut each)
     }
 
     /// The operating threshold: its card's, else the detection settings' default.

@@ -86,24 +86,34 @@ pub const MAX_BATCH: usize = 65_536;
 /// Smallest and largest side of the pieces a big image is scanned in.
 pub const PIECE_SIDES: std::ops::RangeInclusive<usize> = 64..=16_384;
 
+/// The TOML file at `path` as a `T`; a missing file or bad TOML is one error naming `path`.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    parse_toml(path, &text)
+}
+
+/// TOML text as a `T`; `path` names it in errors.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::ConfigSyntax {
+        path: path.into(),
+        // toml's own Display spans several lines (with a snippet); one line is the contract.
+        message: e.message().trim().to_string(),
+    })
+}
+
 impl DetectConfig {
     /// Reads a TOML file of detection settings (unknown keys are errors) and checks it.
     pub fn load(path: &Path) -> Result<ValidDetectConfig> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })?;
-        Self::from_toml(path, &text)?.check()
+        read_toml::<DetectConfig>(path)?.check()
     }
 
     /// Settings from TOML text (unchecked; unknown keys are errors); `path` names it in
     /// errors.
     pub fn from_toml(path: &Path, text: &str) -> Result<DetectConfig> {
-        toml::from_str(text).map_err(|e| Error::ConfigSyntax {
-            path: path.into(),
-            // toml's own Display spans several lines (with a snippet); one line is the contract.
-            message: e.message().trim().to_string(),
-        })
+        parse_toml(path, text)
     }
 
     /// Checks every setting, naming the first bad one; only checked settings detect.

@@ -426,7 +426,7 @@ pub(crate) fn check_members(members: &[CraterCnn]) -> Result<&CraterCnn> {
 }
 
 /// The window-by-window mean of the members' score grids; one member's scores unchanged.
-fn mean_scores(each: &mut dyn Iterator<Item = Result<Vec<f32>>>) -> Result<Vec<f32>> {
+pub(crate) fn mean_scores(each: &mut dyn Iterator<Item = Result<Vec<f32>>>) -> Result<Vec<f32>> {
     let mut sum = match each.next() {
         Some(first) => first?,
         None => return Err(Error::NoMembers),

@@ -97,15 +97,7 @@ impl Default for DetectorRecipe {
 impl DetectorRecipe {
     /// Reads a TOML recipe (unknown keys are errors) and checks it.
     pub fn load(path: &Path) -> Result<ValidDetectorRecipe> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })?;
-        let recipe: DetectorRecipe = toml::from_str(&text).map_err(|e| Error::ConfigSyntax {
-            path: path.into(),
-            message: e.message().trim().to_string(),
-        })?;
-        recipe.check()
+        crate::config::read_toml::<DetectorRecipe>(path)?.check()
     }
 
     /// Checks every setting, naming the first bad one.
@@ -281,16 +273,20 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
     let mut labels = base.data.labels().unwrap_or_default().to_vec();
     let mut mined = Mined::default();
     let config = recipe.detect_config();
-    for name in tiles {
-        let plain = Tile::load(&folder.tile_path(name))?;
-        let found = detect_with_progress(std::slice::from_ref(&proposal), &plain, config, &NoProgress)?;
+    // Each training tile and its catalogue, read once for mining and for the threshold.
+    let tile_data = tiles
+        .iter()
+        .map(|name| Ok((Tile::load(&folder.tile_path(name))?, folder.catalogue(name)?)))
+        .collect::<Result<Vec<_>>>()?;
+    for (plain, catalogue) in &tile_data {
+        let found = detect_with_progress(std::slice::from_ref(&proposal), plain, config, &NoProgress)?;
         let tile_labels = label_hypotheses(
             &found.detections,
-            &folder.catalogue(name)?,
+            catalogue,
             &config.matching,
             config.min_diameter,
         );
-        let stretched = folder.tile(name)?;
+        let stretched = plain.stretched(params.stretch);
         for (d, label) in found.detections.iter().zip(tile_labels) {
             let block = label.and_then(|_| {
                 let half_side = (d.circle.r * craters_dataset::hrsc::BLOCK_PER_CRATER_RADIUS).round();
@@ -330,10 +326,9 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
         .collect::<Result<Vec<_>>>()?;
 
     let mut tile_thresholds = Vec::new();
-    for name in tiles {
-        let plain = Tile::load(&folder.tile_path(name))?;
-        let found = detect_with_progress(&members, &plain, config, &NoProgress)?;
-        let evaluation = evaluate(&found.detections, &folder.catalogue(name)?, config)?;
+    for (name, (plain, catalogue)) in tiles.iter().zip(&tile_data) {
+        let found = detect_with_progress(&members, plain, config, &NoProgress)?;
+        let evaluation = evaluate(&found.detections, catalogue, config)?;
         let best = evaluation
             .report
             .best
