@@ -1,141 +1,194 @@
-//! Does self-training help? Supervised-only against the seed's self-training protocol on
-//! the default generated data, with a fraction of the labels, over several seeds.
+//! Does unlabelled data help? For each share of labels: supervised training alone, the
+//! seed's self-training protocol, supervised training with the better recipe, and
+//! consistency training (FixMatch) with that recipe — each over several seeds.
 //!
 //! ```sh
-//! cargo run --release --example selftrain_study -- [--seeds 1,2,3] [--fractions 0.1,0.25,1]
+//! cargo run --release --example selftrain_study -- [--seeds 1,2,3] [--fractions 0.1,0.25,1] \
+//!     [--seed-config configs/default.toml] [--semi-config configs/semi.toml] \
+//!     [--out runs/selftrain-study] [--force] [--leave-one-out]
 //! ```
-//! For each seed and fraction: a stratified sample of that fraction of the 3000 labelled
-//! patches, split 80/20 (seed 42, as the original), stage 1 (75 epochs, lr 3e-4, best by
-//! validation loss) → "supervised"; then p < 0.25 on the 3000 extra patches → class 0,
-//! stage 2 from scratch on the union (50 epochs, lr 4e-4) → "self-training". Both are
-//! scored on the 1000 test patches (F1 of class 1 at 0.5); the pseudo-labels against the
-//! extra set's hidden labels.
+//! The HRSC rows: `--seed-config configs/hrsc.toml --semi-config configs/hrsc-semi.toml
+//! --fractions 1` (the East tile), with `--leave-one-out` each tile in turn as well (the
+//! configs' `[cross_tile]`; without the flag it is skipped).
+//! Every cell is one `craters reproduce` run (`--config` plus `[data] label_fraction` and
+//! `seeds`), kept under `--out`:
+//! - "supervised" and "seed protocol": the seed config's stage 1, and its final model
+//!   after p < 0.25 → class 0 and stage 2;
+//! - "recipe alone": the semi config without its `[consistency]` section (augmentation that
+//!   keeps the sun's side, balanced class weights, more steps): what the labels alone give
+//!   with the same training;
+//! - "consistency": the semi config as it is, the extra set as unlabelled data.
+//!
+//! Test F1 (class 1, threshold 0.5) on the hidden test labels, mean ± sample std over the
+//! seeds; the test set is used for nothing else. The last column is the share of correct
+//! targets among the confident weak-view predictions in consistency training's last epoch
+//! (the extra set's hidden labels; never trained on).
 
 use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use craters::dataset::synth::{SynthParams, generate};
-use craters::dataset::{SplitParams, stratified_split};
-use craters::experiment::CnnClassifier;
-use craters::metrics::ConfusionMatrix;
-use craters::model::{SeedCnnConfig, TrainConfig};
-use craters::selftrain::{SelfTrainingParams, self_train};
+use craters::experiment::{ExperimentConfig, RunOptions, RunSummary, reproduce};
 
-fn list<T: std::str::FromStr>(args: &[String], flag: &str, default: &str) -> Result<Vec<T>, Box<dyn Error>> {
-    let text = args
-        .iter()
-        .position(|a| a == flag)
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
-        .map_or(default, String::as_str);
-    text.split(',')
+        .map(String::as_str)
+}
+
+fn list<T: std::str::FromStr>(args: &[String], name: &str, default: &str) -> Result<Vec<T>, Box<dyn Error>> {
+    flag(args, name)
+        .unwrap_or(default)
+        .split(',')
         .map(|v| {
             v.trim()
                 .parse::<T>()
-                .map_err(|_| format!("{flag}: cannot read {v:?}").into())
+                .map_err(|_| format!("{name}: cannot read {v:?}").into())
         })
         .collect()
 }
 
-/// Mean ± sample std of the finite values (runs that added no pseudo-labels have no
-/// precision), with how many there were when some are missing.
+/// Mean ± sample std.
 fn mean_std(values: &[f64]) -> String {
-    let xs: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if xs.is_empty() {
+    if values.is_empty() {
         return "–".into();
     }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    let text = format!("{mean:.4} ± {:.4}", var.sqrt());
-    if xs.len() < values.len() {
-        format!("{text} (of {} runs)", xs.len())
-    } else {
-        text
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    format!("{mean:.4} ± {:.4}", var.sqrt())
+}
+
+/// Runs `config` with `seeds` and `fraction` of the labels into `out/name`.
+fn run(
+    config: &ExperimentConfig,
+    seeds: &[u64],
+    fraction: f64,
+    out: &Path,
+    name: &str,
+    (force, leave_one_out): (bool, bool),
+) -> Result<RunSummary, Box<dyn Error>> {
+    let mut config = config.clone();
+    config.seeds = seeds.to_vec();
+    config.data.label_fraction = fraction;
+    if !leave_one_out {
+        config.cross_tile.tiles.clear();
     }
+    let started = Instant::now();
+    let mut options = RunOptions::new(out.join(name));
+    options.force = force;
+    let summary = reproduce(&config.check()?, &options)?;
+    eprintln!("{name}: {:.0} s", started.elapsed().as_secs_f64());
+    Ok(summary)
+}
+
+fn test_f1(summary: &RunSummary, initial: bool) -> Result<Vec<f64>, Box<dyn Error>> {
+    summary
+        .seeds
+        .iter()
+        .map(|run| {
+            let report = if initial {
+                &run.test_initial
+            } else {
+                &run.test_final
+            };
+            Ok(report.as_ref().ok_or("the test set has hidden labels")?.f1)
+        })
+        .collect()
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();
     let seeds: Vec<u64> = list(&args, "--seeds", "1,2,3")?;
     let fractions: Vec<f64> = list(&args, "--fractions", "0.1,0.25,1")?;
-    let data = generate(&SynthParams::default().check()?);
-    let train = data.train.to_dataset("generated Xtrain1")?;
-    let extra = data.extra.to_dataset("generated Xtrain1_extra (hidden labels)")?;
-    let test = data.test.to_dataset("generated Xtest1 (hidden labels)")?;
-    println!(
-        "| labels used | supervised test F1 | self-training test F1 | pseudo-labels added | their precision (class 0) |"
+    let seed_config = ExperimentConfig::read(Path::new(
+        flag(&args, "--seed-config").unwrap_or("configs/default.toml"),
+    ))?;
+    let semi = ExperimentConfig::read(Path::new(
+        flag(&args, "--semi-config").unwrap_or("configs/semi.toml"),
+    ))?;
+    if semi.consistency.is_none() {
+        return Err("--semi-config: the config has no [consistency] section".into());
+    }
+    let recipe = ExperimentConfig {
+        consistency: None,
+        ..semi.clone()
+    };
+    let out = PathBuf::from(flag(&args, "--out").unwrap_or("runs/selftrain-study"));
+    let flags = (
+        args.iter().any(|a| a == "--force"),
+        args.iter().any(|a| a == "--leave-one-out"),
     );
-    println!("|---|---|---|---|---|");
+    let started = Instant::now();
+    println!(
+        "| labels used | supervised | seed protocol | recipe alone | consistency | consistency targets right (last epoch) |"
+    );
+    println!("|---|---|---|---|---|---|");
     for &fraction in &fractions {
-        let (mut supervised, mut selftrained, mut added, mut precision) = (vec![], vec![], vec![], vec![]);
-        for &seed in &seeds {
-            let labelled = if fraction < 1.0 {
-                let sample = SplitParams::default()
-                    .validation_fraction(fraction)
-                    .seed(seed)
-                    .check()?;
-                train.subset(&stratified_split(train.labels().unwrap(), &sample)?.validation)?
-            } else {
-                train.clone()
+        let tag = format!("{:.0}pct", fraction * 100.0);
+        let seed_runs = run(
+            &seed_config,
+            &seeds,
+            fraction,
+            &out,
+            &format!("seed-{tag}"),
+            flags,
+        )?;
+        let recipe_runs = run(&recipe, &seeds, fraction, &out, &format!("recipe-{tag}"), flags)?;
+        let semi_runs = run(
+            &semi,
+            &seeds,
+            fraction,
+            &out,
+            &format!("consistency-{tag}"),
+            flags,
+        )?;
+        let targets: Vec<f64> = semi_runs
+            .seeds
+            .iter()
+            .filter_map(|r| {
+                r.histories
+                    .first()?
+                    .epochs
+                    .last()?
+                    .unlabelled
+                    .as_ref()?
+                    .target_precision
+            })
+            .collect();
+        println!(
+            "| {:.0}% | {} | {} | {} | {} | {} |",
+            fraction * 100.0,
+            mean_std(&test_f1(&seed_runs, true)?),
+            mean_std(&test_f1(&seed_runs, false)?),
+            mean_std(&test_f1(&recipe_runs, false)?),
+            mean_std(&test_f1(&semi_runs, false)?),
+            mean_std(&targets),
+        );
+        // Each tile left out in turn (final models only).
+        for (k, tile) in semi_runs.cross_tile.iter().enumerate() {
+            let f1 = |runs: &RunSummary| -> Vec<f64> {
+                runs.cross_tile
+                    .get(k)
+                    .map(|t| t.test_final.iter().map(|(_, r)| r.f1).collect())
+                    .unwrap_or_default()
             };
-            let split = stratified_split(
-                labelled.labels().unwrap(),
-                &SplitParams::default().seed(42).check()?,
-            )?;
-            let (fit_set, validation) = (
-                labelled.subset(&split.train)?,
-                labelled.subset(&split.validation)?,
-            );
-            let stage = |epochs, learning_rate| TrainConfig {
-                epochs,
-                learning_rate,
-                seed,
-                ..TrainConfig::default()
-            };
-            // Test F1 after every fit: round 0 is the supervised model.
-            let mut f1 = Vec::new();
-            let test_labels = test.labels().ok_or("the generated test set has labels")?;
-            let mut cnn = CnnClassifier::new(
-                &SeedCnnConfig::default(),
-                seed,
-                stage(75, 3e-4).check()?,
-                stage(50, 4e-4).check()?,
-                Some(validation),
-            )?
-            .after_fit(|_round, model| {
-                let probabilities = model.predict_proba(&test)?;
-                f1.push(ConfusionMatrix::from_scores(test_labels, &probabilities, 0.5)?.f1());
-                Ok(())
-            });
-            let result = self_train(
-                &mut cnn,
-                &SelfTrainingParams::default().check()?,
-                &fit_set,
-                &extra,
-            )?;
-            drop(cnn);
-            let round = result.rounds.first();
-            supervised.push(f1[0]);
-            selftrained.push(*f1.last().unwrap());
-            added.push(round.map_or(0.0, |r| r.added.len() as f64));
-            precision.push(round.and_then(|r| r.precision[0]).unwrap_or(f64::NAN));
-            eprintln!(
-                "seed {seed}, {:.0}% labels ({} to fit): supervised F1 {:.4}, self-training F1 {:.4}, {} pseudo-labels, precision {:.4}",
+            println!(
+                "| {:.0}%, tile {} left out | – | {} | {} | {} | |",
                 fraction * 100.0,
-                fit_set.len(),
-                f1[0],
-                f1.last().unwrap(),
-                added.last().unwrap(),
-                precision.last().unwrap()
+                tile.tile,
+                mean_std(&f1(&seed_runs)),
+                mean_std(&f1(&recipe_runs)),
+                mean_std(&f1(&semi_runs)),
             );
         }
-        println!(
-            "| {:.0}% | {} | {} | {} | {} |",
-            fraction * 100.0,
-            mean_std(&supervised),
-            mean_std(&selftrained),
-            mean_std(&added),
-            mean_std(&precision)
-        );
     }
+    println!(
+        "\n{} seeds ({seeds:?}), test F1 on the hidden test labels, mean ± std; {:.0} s in all; runs in {}",
+        seeds.len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
     Ok(())
 }

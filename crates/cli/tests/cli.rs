@@ -480,6 +480,35 @@ fn train_selftrain_and_reproduce_run_the_smoke_pipeline() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let history = std::fs::read_to_string(model.join("history.csv")).unwrap();
     assert_eq!(history.lines().count(), 3, "header and the 2 epochs asked for");
+    // With [consistency], stage 1 trains on the extra set too and says how its targets fare.
+    let semi = d.join("semi.toml");
+    let semi_text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(&semi, format!("{semi_text}\n[consistency]\nconfidence = 0.5\n")).unwrap();
+    let run = craters(&[
+        "train",
+        "--config",
+        semi.to_str().unwrap(),
+        "--out",
+        d.join("semi-model").to_str().unwrap(),
+        "--initial-epochs",
+        "1",
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("unlabelled: 100.0% confident"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::write(&semi, format!("{semi_text}\n[consistency]\nconfidence = 2.0\n")).unwrap();
+    let bad = craters(&[
+        "train",
+        "--config",
+        semi.to_str().unwrap(),
+        "--out",
+        d.join("bad-model").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad, "consistency.confidence: 2 is outside [0.5, 1]");
+    assert!(!d.join("bad-model").exists(), "a bad config writes nothing");
     let pred = d.join("pred");
     let run = craters(&[
         "predict",

@@ -5,7 +5,7 @@ use craters_dataset::Dataset;
 use craters_model::{
     CraterCnn, SeedCnnConfig, SharedProgress, TrainOutcome, Trainer, ValidTrainConfig, silent,
 };
-use craters_selftrain::Classifier;
+use craters_selftrain::{Classifier, ValidConsistencyParams};
 
 use crate::error::Result;
 
@@ -25,6 +25,7 @@ pub struct CnnClassifier<'a> {
     model: CraterCnn,
     outcomes: Vec<TrainOutcome>,
     after_fit: Option<AfterFit<'a>>,
+    unlabelled: Option<(&'a Dataset, ValidConsistencyParams)>,
 }
 
 impl std::fmt::Debug for CnnClassifier<'_> {
@@ -56,6 +57,7 @@ impl<'a> CnnClassifier<'a> {
             model: CraterCnn::new(network, init_seed)?,
             outcomes: Vec::new(),
             after_fit: None,
+            unlabelled: None,
         })
     }
 
@@ -68,6 +70,13 @@ impl<'a> CnnClassifier<'a> {
     /// Calls `hook(round, model)` after each fit; an error ends self-training with it.
     pub fn after_fit(mut self, hook: impl FnMut(usize, &CraterCnn) -> Result<()> + 'a) -> Self {
         self.after_fit = Some(Box::new(hook));
+        self
+    }
+
+    /// Trains round 0 (stage 1) with consistency on `data` as well (see
+    /// [`Trainer::unlabelled`]); later rounds train on labels and pseudo-labels alone.
+    pub fn unlabelled(mut self, data: &'a Dataset, params: ValidConsistencyParams) -> Self {
+        self.unlabelled = Some((data, params));
         self
     }
 
@@ -90,10 +99,15 @@ impl Classifier for CnnClassifier<'_> {
             self.model = CraterCnn::new(&self.network, self.init_seed)?;
         }
         let stage = usize::from(round > 0);
-        let outcome = Trainer::new(self.stages[stage].clone())
+        let mut trainer = Trainer::new(self.stages[stage].clone())
             .progress(self.progress.clone())
-            .label(format!("stage {} (round {round})", stage + 1))
-            .fit(&self.model, train, Some(sample_weights), self.validation.as_ref())?;
+            .label(format!("stage {} (round {round})", stage + 1));
+        if round == 0
+            && let Some((data, params)) = self.unlabelled
+        {
+            trainer = trainer.unlabelled(data, params);
+        }
+        let outcome = trainer.fit(&self.model, train, Some(sample_weights), self.validation.as_ref())?;
         self.outcomes.push(outcome);
         if let Some(hook) = &mut self.after_fit {
             hook(round, &self.model)?;

@@ -6,7 +6,9 @@ use craters_dataset::hrsc::{HrscParams, ValidHrscParams};
 use craters_dataset::synth::{SynthParams, ValidSynthParams};
 use craters_dataset::{SplitParams, Stretch, ValidSplitParams};
 use craters_model::{InputNorm, SeedCnnConfig, TrainConfig, ValidTrainConfig};
-use craters_selftrain::{SelfTrainingParams, ValidSelfTrainingParams};
+use craters_selftrain::{
+    ConsistencyParams, SelfTrainingParams, ValidConsistencyParams, ValidSelfTrainingParams,
+};
 
 use crate::error::{Error, Result};
 
@@ -29,6 +31,9 @@ pub struct ExperimentConfig {
     pub stage2: TrainConfig,
     /// Pseudo-labelling (seed: p < 0.25 → 0, one round).
     pub selftrain: SelfTrainingParams,
+    /// Consistency training (FixMatch, Mean Teacher) on the extra set during stage 1;
+    /// absent (the seed) trains stage 1 on the labels alone.
+    pub consistency: Option<ConsistencyParams>,
     /// Decision threshold on the probability, for stage 1 and the final model. Default 0.5.
     pub threshold: f64,
     /// Leave-one-tile-out evaluation on HRSC data (needs `[data.hrsc]`).
@@ -94,6 +99,7 @@ impl Default for ExperimentConfig {
                 ..TrainConfig::default()
             },
             selftrain: SelfTrainingParams::default(),
+            consistency: None,
             threshold: 0.5,
             cross_tile: CrossTileConfig::default(),
         }
@@ -169,6 +175,12 @@ impl ExperimentConfig {
         let stage1 = self.stage1.check().map_err(model("stage1"))?;
         let stage2 = self.stage2.check().map_err(model("stage2"))?;
         let selftrain = self.selftrain.check().map_err(Error::InvalidSelfTraining)?;
+        let consistency = self
+            .consistency
+            .as_ref()
+            .map(ConsistencyParams::check)
+            .transpose()
+            .map_err(Error::InvalidConsistency)?;
         let data = |section: &'static str| {
             move |source| Error::InvalidDataSection {
                 section,
@@ -233,6 +245,7 @@ impl ExperimentConfig {
             stage1,
             stage2,
             selftrain,
+            consistency,
             split,
         })
     }
@@ -252,6 +265,7 @@ pub struct ValidExperimentConfig {
     stage1: ValidTrainConfig,
     stage2: ValidTrainConfig,
     selftrain: ValidSelfTrainingParams,
+    consistency: Option<ValidConsistencyParams>,
     split: ValidSplitParams,
 }
 
@@ -282,6 +296,11 @@ impl ValidExperimentConfig {
     /// The self-training parameters.
     pub fn selftrain(&self) -> &ValidSelfTrainingParams {
         &self.selftrain
+    }
+
+    /// The consistency-training parameters, when stage 1 uses the extra set.
+    pub fn consistency(&self) -> Option<&ValidConsistencyParams> {
+        self.consistency.as_ref()
     }
 
     /// The train/validation split.

@@ -38,6 +38,9 @@ pub enum Error {
     /// A bad value in `[selftrain]`.
     #[error("[selftrain] {0}")]
     InvalidSelfTraining(craters_selftrain::Error),
+    /// A bad value in `[consistency]`.
+    #[error("[consistency] {0}")]
+    InvalidConsistency(craters_selftrain::Error),
     /// A bad value in `[data]`, `[data.hrsc]` or `[split]`.
     #[error("[{section}] {source}")]
     InvalidDataSection {

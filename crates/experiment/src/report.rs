@@ -2,6 +2,7 @@
 
 use craters_dataset::hrsc::HrscParams;
 use craters_metrics::Report;
+use craters_selftrain::{ConsistencyParams, Teacher};
 
 use crate::config::ExperimentConfig;
 use crate::results::{SeedRun, TileRun};
@@ -149,14 +150,28 @@ pub fn markdown(
         "# Crater classification: reproduction of the seed experiment\n\n"
     });
     md.push_str(&format!(
-        "Data `{}`; seeds {}; stage 1 {} epochs at lr {}, self-training {}, stage 2 {} epochs at lr {}; threshold {}. Wall time {:.1} s.\n\n",
+        "Data `{}`; seeds {}; stage 1 {} epochs at lr {}{}, {}; threshold {}. Wall time {:.1} s.\n\n",
         config.data.dir.display(),
         list(&config.seeds),
         config.stage1.epochs,
         config.stage1.learning_rate,
-        config.selftrain.criterion,
-        config.stage2.epochs,
-        config.stage2.learning_rate,
+        if config.consistency.is_some() {
+            " with consistency training on the extra set"
+        } else {
+            ""
+        },
+        if config.selftrain.max_rounds == 0 {
+            "no self-training rounds".to_string()
+        } else {
+            format!(
+                "self-training {} (up to {} round{}), stage 2 {} epochs at lr {}",
+                config.selftrain.criterion,
+                config.selftrain.max_rounds,
+                if config.selftrain.max_rounds == 1 { "" } else { "s" },
+                config.stage2.epochs,
+                config.stage2.learning_rate
+            )
+        },
         config.threshold,
         seconds
     ));
@@ -220,6 +235,10 @@ pub fn markdown(
             r.seconds
         ));
     }
+    md.push_str(&rounds_section(runs));
+    if let Some(consistency) = &config.consistency {
+        md.push_str(&consistency_section(consistency, runs));
+    }
     md.push_str(&calibration_section(runs));
     md.push_str("\n## Plots\n\n");
     for (file, caption) in plots {
@@ -232,7 +251,76 @@ pub fn markdown(
     md
 }
 
-/// The HRSC candidate-classification results next to the published ones.
+/// Every self-training round of every seed: what was pseudo-labelled and how much of it was
+/// right by the extra set's hidden labels (when it has them).
+fn rounds_section(runs: &[SeedRun]) -> String {
+    if runs.iter().all(|r| r.selftrain_rounds.is_empty()) {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n## Pseudo-labels per round\n\nPrecision against the extra set's hidden labels (never trained on); – where that class got none or the set has no labels.\n\n| seed | round | added (0 / 1) | mean confidence | precision (0 / 1) |\n|---|---|---|---|---|\n",
+    );
+    let p = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+    for r in runs {
+        for round in &r.selftrain_rounds {
+            md.push_str(&format!(
+                "| {} | {} | {} / {} | {} | {} / {} |\n",
+                r.seed,
+                round.round,
+                round.added_per_class[0],
+                round.added_per_class[1],
+                p(round.mean_confidence),
+                p(round.precision[0]),
+                p(round.precision[1])
+            ));
+        }
+    }
+    md
+}
+
+/// Consistency training, per seed, at about ten epochs of stage 1: how many unlabelled
+/// patches had a confident target and how many of those targets were right.
+fn consistency_section(consistency: &ConsistencyParams, runs: &[SeedRun]) -> String {
+    let mut md = format!(
+        "\n## Consistency training\n\nStage 1 trained with {} unlabelled extra patches per labelled one (μ); a weak view's prediction with max(p, 1 − p) ≥ {} became the target of a strong view (weight λ = {}, teacher: {}). Targets right: against the extra set's hidden labels, never trained on.\n\n| seed | epoch | unlabelled seen | confident | of them craters | targets right | unlabelled loss |\n|---|---|---|---|---|---|---|\n",
+        consistency.unlabelled_ratio,
+        consistency.confidence,
+        consistency.weight,
+        match consistency.teacher {
+            Teacher::Model => "the model itself (FixMatch)",
+            Teacher::MovingAverage => "a moving average of its weights (Mean Teacher)",
+        }
+    );
+    for r in runs {
+        let Some(history) = r.histories.first() else {
+            continue;
+        };
+        let n = history.epochs.len();
+        let step = n.div_ceil(10).max(1);
+        for record in history
+            .epochs
+            .iter()
+            .filter(|e| e.epoch % step == 0 || e.epoch == n)
+        {
+            let Some(u) = &record.unlabelled else {
+                continue;
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {:.1}% | {:.1}% | {} | {:.4} |\n",
+                r.seed,
+                record.epoch,
+                u.seen,
+                100.0 * u.confident_share,
+                100.0 * u.crater_share,
+                u.target_precision
+                    .map_or("–".into(), |p| format!("{:.1}%", 100.0 * p)),
+                u.loss
+            ));
+        }
+    }
+    md
+}
+
 /// Temperature scaling per seed: the temperature and the expected calibration error before
 /// and after it.
 fn calibration_section(runs: &[SeedRun]) -> String {
@@ -253,6 +341,7 @@ fn calibration_section(runs: &[SeedRun]) -> String {
     md
 }
 
+/// The HRSC candidate-classification results next to the published ones.
 fn hrsc_section(hrsc: &HrscParams, runs: &[SeedRun], cross_tile: &[TileRun]) -> String {
     let mut md = String::from("## Real data: HRSC crater candidates\n\n");
     let test: Vec<&Report> = runs.iter().filter_map(|r| r.test_final.as_ref()).collect();

@@ -277,9 +277,10 @@ fn split_labelled(config: &ValidExperimentConfig, data: &SeedData) -> Result<(Da
     ))
 }
 
-/// Stage 1 alone: trains on the labelled split (validating on the rest) and writes a model
-/// folder to `out`, with the stage's `history.csv` beside the weights. The output is
-/// checked before training and written atomically.
+/// Stage 1 alone: trains on the labelled split (validating on the rest; with `[consistency]`,
+/// the extra set as unlabelled data too) and writes a model folder to `out`, with the
+/// stage's `history.csv` beside the weights. The output is checked before training and
+/// written atomically.
 pub fn train(
     config: &ValidExperimentConfig,
     seed: u64,
@@ -290,10 +291,13 @@ pub fn train(
     let data = ensure_data(config.data(), progress)?;
     let (fit_set, validation) = split_labelled(config, &data)?;
     let model = CraterCnn::new(&config.model, seed)?;
-    let outcome = Trainer::new(config.stage1().with_seed(seed))
+    let mut trainer = Trainer::new(config.stage1().with_seed(seed))
         .progress(progress.clone())
-        .label("stage 1")
-        .fit(&model, &fit_set, None, Some(&validation))?;
+        .label("stage 1");
+    if let (Some(params), Some(extra)) = (config.consistency(), &data.extra) {
+        trainer = trainer.unlabelled(extra, *params);
+    }
+    let outcome = trainer.fit(&model, &fit_set, None, Some(&validation))?;
     output.write_folder(|staging| -> Result<()> {
         model.save(staging)?;
         Ok(outcome.history.write_csv(&staging.join("history.csv"))?)
@@ -374,6 +378,9 @@ fn run_seed(
         let stage = if round == 0 { "initial" } else { "final" };
         Ok(model.save(&models.join(stage))?)
     });
+    if let (Some(params), Some(extra)) = (config.consistency(), &data.extra) {
+        cnn = cnn.unlabelled(extra, *params);
+    }
     let (rounds, termination) = match &data.extra {
         Some(extra) => {
             let result = self_train(&mut cnn, config.selftrain(), &fit_set, extra)?;

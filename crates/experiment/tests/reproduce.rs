@@ -144,6 +144,71 @@ fn a_label_fraction_trains_on_that_share_and_says_so() {
 }
 
 #[test]
+fn consistency_training_uses_the_extra_set_in_stage_one_and_reports_its_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let semi = ExperimentConfig::read(&committed("configs/semi.toml")).unwrap();
+    let mut config = smoke(&data);
+    config.stage1 = craters_model::TrainConfig {
+        epochs: 3,
+        ..semi.stage1.clone()
+    };
+    config.selftrain.max_rounds = 0;
+    // Three epochs make nothing 95% sure: every weak view is a target here instead.
+    config.consistency = semi
+        .consistency
+        .map(|c| craters_selftrain::ConsistencyParams { confidence: 0.5, ..c });
+    let run = |config: &ExperimentConfig, name: &str| {
+        let out = dir.path().join(name);
+        let summary = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
+        (summary, std::fs::read_to_string(out.join("report.md")).unwrap())
+    };
+    let (summary, report) = run(&config, "semi");
+    let seed = &summary.seeds[0];
+    assert!(
+        seed.selftrain_rounds.is_empty(),
+        "max_rounds = 0: no pseudo-labelling rounds"
+    );
+    assert_eq!(seed.histories.len(), 1, "stage 1 alone");
+    let epochs = &seed.histories[0].epochs;
+    assert_eq!(epochs.len(), 3);
+    let unlabelled = epochs
+        .iter()
+        .map(|e| e.unlabelled.as_ref().unwrap())
+        .collect::<Vec<_>>();
+    // 192 labelled patches in batches of 32, each with 7 × 32 unlabelled ones (of 160).
+    assert!(unlabelled.iter().all(|u| u.seen == 6 * 160), "{unlabelled:?}");
+    assert!(report.contains("## Consistency training"), "{report}");
+    assert!(report.contains("no self-training rounds"), "{report}");
+    assert!(report.contains("| 1 | 3 | 960 |"), "{report}");
+    // The same config without [consistency] trains another model; with it, the same again.
+    let (plain, plain_report) = run(
+        &ExperimentConfig {
+            consistency: None,
+            ..config.clone()
+        },
+        "plain",
+    );
+    assert!(!plain_report.contains("## Consistency training"));
+    assert!(plain.seeds[0].histories[0].epochs[0].unlabelled.is_none());
+    let (again, _) = run(&config, "again");
+    let loss = |s: &craters_experiment::RunSummary| s.seeds[0].test_final.as_ref().unwrap().log_loss;
+    assert!(
+        loss(&again) == loss(&summary),
+        "same config, same seed: the same model"
+    );
+    assert!(
+        loss(&plain) != loss(&summary),
+        "the unlabelled loss changed nothing"
+    );
+    assert!(
+        unlabelled
+            .iter()
+            .all(|u| u.confident_share == 1.0 && u.target_precision.is_some())
+    );
+}
+
+#[test]
 fn bad_configs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -174,6 +239,32 @@ fn bad_configs_are_clear_errors() {
     );
     assert!(load("[data.hrsc]\ntilez = []\n").contains("unknown field `tilez`"));
     assert!(load("[model]\ninput_norm = \"global\"\n").contains("unknown variant `global`"));
+    // Consistency training and augmentation: the section and the value.
+    for (text, expected) in [
+        (
+            "[consistency]\nconfidence = 0.2\n",
+            "[consistency] invalid self-training parameter consistency.confidence: 0.2 is outside [0.5, 1]",
+        ),
+        (
+            "[consistency]\nunlabelled_ratio = 0\n",
+            "consistency.unlabelled_ratio: 0; expected at least 1",
+        ),
+        (
+            "[consistency]\nteacher = \"student\"\n",
+            "unknown variant `student`",
+        ),
+        (
+            "[consistency.strong]\nmax_shift = 11\n",
+            "consistency.strong: max_shift 11 is beyond 4 px",
+        ),
+        (
+            "[stage1]\naugment = { noise = -1.0 }\n",
+            "[stage1] invalid self-training parameter augment: noise -1 is outside [0, 2]",
+        ),
+    ] {
+        let err = load(text);
+        assert!(err.contains(expected) && !err.contains('\n'), "{text}: {err}");
+    }
     // The blocks' stretch and the model's input must go together.
     for (norm, stretch) in [
         ("per_tile", "none"),
@@ -197,6 +288,7 @@ fn bad_configs_are_clear_errors() {
     for config in [
         "configs/default.toml",
         "configs/smoke.toml",
+        "configs/semi.toml",
         "configs/hrsc.toml",
         "configs/hrsc-detect.toml",
         "configs/hrsc-detect-per-tile.toml",

@@ -54,6 +54,9 @@ pub enum Error {
         /// What does not match.
         message: String,
     },
+    /// Bad augmentation or consistency-training parameters.
+    #[error(transparent)]
+    Method(#[from] craters_selftrain::Error),
     /// A set that training or evaluation needs labelled has no labels.
     #[error("{}: no labels; training and validation need labelled images", .path.display())]
     Unlabelled {

@@ -39,8 +39,8 @@ pub use network::{PER_TILE_AFFINE, SeedCnn, bce_with_logits, keras_init, max_poo
 pub use optim::{Adam, AdamConfig, AdamState};
 pub use train::{
     BEST_DIR, Checkpointer, ClassWeighting, EarlyStopping, EpochRecord, History, ProgressSink, RESUME_FILE,
-    SharedProgress, Silent, StopReason, TrainConfig, TrainOutcome, Trainer, ValidTrainConfig, Validation,
-    Verdict, epoch_line, silent,
+    SharedProgress, Silent, StopReason, TrainConfig, TrainOutcome, Trainer, UnlabelledEpoch,
+    ValidTrainConfig, Validation, Verdict, consistency_loss, epoch_line, silent,
 };
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.

@@ -1,5 +1,8 @@
 //! Training, saving, loading and resuming on small generated sets.
 
+mod common;
+use common::weights_of;
+
 use std::ops::ControlFlow;
 use std::path::Path;
 
@@ -33,15 +36,6 @@ fn config(epochs: usize) -> TrainConfig {
         seed: 11,
         ..TrainConfig::default()
     }
-}
-
-fn weights_of(model: &CraterCnn) -> Vec<(String, Vec<f32>)> {
-    model
-        .weights()
-        .unwrap()
-        .into_iter()
-        .map(|(name, t)| (name, t.flatten_all().unwrap().to_vec1().unwrap()))
-        .collect()
 }
 
 fn train(epochs: usize, train: &Dataset, validation: &Dataset) -> (CraterCnn, History) {
@@ -224,12 +218,23 @@ fn bad_model_folders_are_clear_errors() {
 
 #[test]
 fn interrupted_run_resumes_to_the_same_weights() {
-    let (tr, va) = data();
-    let dir = tempfile::tempdir().unwrap();
     let cfg = TrainConfig {
         early_stopping_patience: Some(3),
         ..config(4)
     };
+    resumes_to_the_same_weights(cfg.clone());
+    // Augmentation draws and a prior correction resume too.
+    resumes_to_the_same_weights(TrainConfig {
+        augment: Some(craters_selftrain::AugmentParams::strong()),
+        class_weights: ClassWeighting::Balanced,
+        prior_correction: true,
+        ..cfg
+    });
+}
+
+fn resumes_to_the_same_weights(cfg: TrainConfig) {
+    let (tr, va) = data();
+    let dir = tempfile::tempdir().unwrap();
 
     let whole = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
     let expected = Trainer::new(cfg.clone().check().unwrap())
@@ -462,4 +467,49 @@ fn a_batch_size_beyond_the_data_is_one_batch_of_all_of_it() {
     .fit(&model, &tr, None, None)
     .unwrap();
     assert_eq!(outcome.history.epochs.len(), 1);
+}
+
+#[test]
+fn a_prior_correction_moves_only_the_output_bias_by_the_log_weight_ratio() {
+    let (tr, va) = data();
+    let labels = tr.labels().unwrap();
+    let n1 = labels.iter().filter(|&&y| y == 1).count() as f64;
+    let n0 = labels.len() as f64 - n1;
+    let fit = |prior_correction: bool| {
+        let model = CraterCnn::new(&SeedCnnConfig::default(), 5).unwrap();
+        let config = TrainConfig {
+            class_weights: ClassWeighting::Balanced,
+            restore_best: false,
+            prior_correction,
+            ..config(2)
+        };
+        let outcome = Trainer::new(config.check().unwrap())
+            .fit(&model, &tr, None, Some(&va))
+            .unwrap();
+        (weights_of(&model), outcome.history)
+    };
+    let (plain, plain_history) = fit(false);
+    let (corrected, corrected_history) = fit(true);
+    // Balanced weights are n / (2 n_c): log(w0 / w1) = log(n1 / n0).
+    let shift = (n1 / n0).ln() as f32;
+    assert!(shift.abs() > 0.05, "the generated set is unbalanced");
+    for ((name, a), (_, b)) in plain.iter().zip(&corrected) {
+        if name == "dense2.bias" {
+            assert!(
+                (b[0] - a[0] - shift).abs() < 1e-5,
+                "{} vs {} + {shift}",
+                b[0],
+                a[0]
+            );
+        } else {
+            assert!(a == b, "{name} changed");
+        }
+    }
+    // Validation during training already sees the corrected logits.
+    let (a, b) = (&plain_history.epochs[1], &corrected_history.epochs[1]);
+    assert_eq!(a.loss, b.loss);
+    assert_ne!(
+        a.validation.as_ref().unwrap().loss,
+        b.validation.as_ref().unwrap().loss
+    );
 }

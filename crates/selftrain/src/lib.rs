@@ -15,10 +15,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod augment;
+mod consistency;
 mod error;
 mod params;
 mod selftrain;
 
+pub use augment::{AugmentParams, MAX_SHIFT, ValidAugment};
+pub use consistency::{ConsistencyParams, Teacher, ValidConsistencyParams, confident_targets};
 pub use error::{Error, Result};
 pub use params::{Criterion, SelfTrainingParams, ValidSelfTrainingParams};
 pub use selftrain::{Added, Classifier, RoundLog, SelfTrainingResult, Termination, self_train};

@@ -50,7 +50,8 @@ impl std::fmt::Display for Criterion {
 pub struct SelfTrainingParams {
     /// How samples are chosen.
     pub criterion: Criterion,
-    /// Rounds of pseudo-labelling and refitting after the first fit. Default 1.
+    /// Rounds of pseudo-labelling and refitting after the first fit; 0 keeps the first
+    /// fit (as after consistency training, which used the pool already). Default 1.
     pub max_rounds: usize,
     /// At most this many pseudo-labels per round, the most confident first. Default: no cap.
     pub max_per_round: Option<usize>,
@@ -128,9 +129,6 @@ impl SelfTrainingParams {
             }
             Criterion::KBest { k: 0 } => return Err(invalid("criterion.k", "0; expected at least 1".into())),
             Criterion::KBest { .. } => {}
-        }
-        if self.max_rounds == 0 {
-            return Err(invalid("max_rounds", "0; expected at least 1".into()));
         }
         if self.max_per_round == Some(0) {
             return Err(invalid(

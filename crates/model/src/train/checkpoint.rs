@@ -39,9 +39,16 @@ pub(super) struct RunState {
     // u128 word positions, as decimal strings: JSON numbers cannot hold them exactly.
     pub(super) shuffle_rng_word: String,
     pub(super) dropout_rng_word: String,
+    // Checkpoints from before augmentation existed never drew from it: position 0.
+    #[serde(default = "word_zero")]
+    pub(super) augment_rng_word: String,
     pub(super) early_stopping: EarlyStopping,
     pub(super) history: History,
     pub(super) epoch_seconds: Vec<f64>,
+}
+
+fn word_zero() -> String {
+    "0".into()
 }
 
 struct Resumed {
@@ -131,8 +138,7 @@ impl Checkpointer {
         config: &TrainConfig,
         model: &CraterCnn,
         adam: &mut Adam,
-        shuffle_rng: &mut ChaCha8Rng,
-        dropout_rng: &mut ChaCha8Rng,
+        [shuffle_rng, dropout_rng, augment_rng]: [&mut ChaCha8Rng; 3],
     ) -> Result<Option<Restored>> {
         let Some(resumed) = self.load_state()? else {
             return Ok(None);
@@ -182,6 +188,7 @@ impl Checkpointer {
         };
         shuffle_rng.set_word_pos(word(&state.shuffle_rng_word)?);
         dropout_rng.set_word_pos(word(&state.dropout_rng_word)?);
+        augment_rng.set_word_pos(word(&state.augment_rng_word)?);
         let best_weights = if state.early_stopping.best.is_some() {
             model
                 .named_vars()

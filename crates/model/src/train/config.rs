@@ -1,6 +1,7 @@
 //! What a training run is asked to do, checked before it starts.
 
 use craters_dataset::ClassWeights;
+use craters_selftrain::AugmentParams;
 
 use crate::error::{Error, Result};
 use crate::optim::AdamConfig;
@@ -46,8 +47,16 @@ pub struct TrainConfig {
     /// End with the weights of the epoch with the lowest monitored loss (validation loss,
     /// or training loss without a validation set) rather than the last. Default true.
     pub restore_best: bool,
-    /// Seed of the shuffling and dropout RNGs. Default 0.
+    /// Seed of the shuffling, dropout and augmentation RNGs. Default 0.
     pub seed: u64,
+    /// With class weights, add log(w₀ / w₁) to the output logit (validation and the final
+    /// model), so that probabilities answer for the training data's own class shares
+    /// again: weighting moves every probability towards the lighter class (logit
+    /// adjustment, Menon et al. 2021). Default false.
+    pub prior_correction: bool,
+    /// Augmentation of the labelled batches (the weak view, in consistency training).
+    /// Default none (the seed).
+    pub augment: Option<AugmentParams>,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +73,8 @@ impl Default for TrainConfig {
             early_stopping_patience: None,
             restore_best: true,
             seed: 0,
+            prior_correction: false,
+            augment: None,
         }
     }
 }
@@ -104,6 +115,9 @@ impl TrainConfig {
         }
         if let ClassWeighting::Explicit { negative, positive } = self.class_weights {
             ClassWeights::explicit(negative, positive)?;
+        }
+        if let Some(augment) = &self.augment {
+            augment.check("augment")?;
         }
         Ok(ValidTrainConfig(self.clone()))
     }

@@ -19,6 +19,9 @@ pub struct EpochRecord {
     pub accuracy: f64,
     /// Figures on the validation set after the epoch, if there is one.
     pub validation: Option<Validation>,
+    /// What the unlabelled images did, in consistency training.
+    #[serde(default)]
+    pub unlabelled: Option<super::UnlabelledEpoch>,
 }
 
 /// Figures of a model on a labelled set, at threshold 0.5.
@@ -41,9 +44,16 @@ pub struct Validation {
 impl Validation {
     /// Evaluates `model` on the labelled `data` (no dropout).
     pub fn measure(model: &CraterCnn, data: &Dataset) -> Result<Validation> {
+        Self::measure_shifted(model, data, 0.0)
+    }
+
+    /// Evaluates `model` with `shift` added to every logit (a prior correction not yet in
+    /// its weights).
+    pub fn measure_shifted(model: &CraterCnn, data: &Dataset, shift: f32) -> Result<Validation> {
         let labels = labels_of(data)?;
         model.check_input(data)?;
-        let logits = model.logits(data.pixels())?;
+        let mut logits = model.logits(data.pixels())?;
+        logits.iter_mut().for_each(|z| *z += shift);
         let loss = logits
             .iter()
             .zip(labels)

@@ -2,11 +2,13 @@
 //! [`history`] (per-epoch figures), [`early_stopping`], [`checkpoint`] (best model and
 //! resumable state) and [`progress`] (how a run reports, without printing).
 
+mod batches;
 mod checkpoint;
 mod config;
 mod early_stopping;
 mod history;
 mod progress;
+mod unlabelled;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -14,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{Device, ModuleT, Tensor};
-use craters_dataset::{ClassWeights, Dataset, shuffle};
+use craters_dataset::{ClassWeights, Dataset};
+use craters_selftrain::ValidConsistencyParams;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -22,6 +25,7 @@ pub use checkpoint::{BEST_DIR, Checkpointer, RESUME_FILE};
 pub use config::{ClassWeighting, TrainConfig, ValidTrainConfig};
 pub use early_stopping::{EarlyStopping, Verdict};
 pub use history::{EpochRecord, History, Validation};
+pub use unlabelled::{UnlabelledEpoch, consistency_loss};
 
 use history::labels_of;
 pub use progress::{ProgressSink, SharedProgress, Silent, epoch_line, silent};
@@ -30,12 +34,35 @@ use crate::error::{Error, Result};
 use crate::model::CraterCnn;
 use crate::network::bce_with_logits;
 use crate::optim::Adam;
+use batches::{BatchCycle, gather};
 use checkpoint::{Restored, RunState};
+use unlabelled::Unlabelled;
+
+/// `weights` with `shift` added to the output layer's bias (the logit of every image).
+fn shift_output_bias(weights: &[(String, Tensor)], shift: f32) -> Result<Vec<(String, Tensor)>> {
+    weights
+        .iter()
+        .map(|(name, t)| {
+            let t = if name == OUTPUT_BIAS && shift != 0.0 {
+                (t + f64::from(shift))?
+            } else {
+                t.clone()
+            };
+            Ok((name.clone(), t))
+        })
+        .collect()
+}
+
+/// The output layer's bias, the one weight a prior correction moves.
+const OUTPUT_BIAS: &str = "dense2.bias";
 
 // Independent ChaCha streams of the run's seed, so that shuffling and dropout never share
 // random numbers (stream 0 initialises the weights).
 const DROPOUT_STREAM: u64 = 1;
 const SHUFFLE_STREAM: u64 = 2;
+const AUGMENT_STREAM: u64 = 3;
+const UNLABELLED_SHUFFLE_STREAM: u64 = 4;
+const UNLABELLED_AUGMENT_STREAM: u64 = 5;
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -73,6 +100,7 @@ pub struct Trainer<'a> {
     progress: SharedProgress,
     label: String,
     on_epoch_end: Option<EpochCallback<'a>>,
+    unlabelled: Option<(&'a Dataset, ValidConsistencyParams)>,
 }
 
 impl<'a> Trainer<'a> {
@@ -86,6 +114,7 @@ impl<'a> Trainer<'a> {
             progress: silent(),
             label: "train".into(),
             on_epoch_end: None,
+            unlabelled: None,
         }
     }
 
@@ -120,6 +149,15 @@ impl<'a> Trainer<'a> {
         self
     }
 
+    /// Trains with consistency on `data` as well (FixMatch, or Mean Teacher's targets):
+    /// each step adds μ unlabelled images per labelled one (see
+    /// [`craters_selftrain::ConsistencyParams`]). Its labels, if any, are never trained on;
+    /// they only measure the targets ([`UnlabelledEpoch::target_precision`]).
+    pub fn unlabelled(mut self, data: &'a Dataset, params: ValidConsistencyParams) -> Self {
+        self.unlabelled = Some((data, params));
+        self
+    }
+
     /// Trains `model` in place on `train` (labelled), each sample's loss multiplied by its
     /// class weight and by `sample_weights[i]` when given; evaluates on `validation` after
     /// every epoch.
@@ -138,12 +176,26 @@ impl<'a> Trainer<'a> {
             model.check_input(v)?;
         }
         let weights = self.sample_weights(labels, sample_weights)?;
+        let prior_shift = self.prior_shift(labels)?;
+        let augment = match &config.augment {
+            Some(a) => Some(a.check("augment")?),
+            None => None,
+        };
+        if self.resume && self.unlabelled.is_some() {
+            return Err(Error::InvalidConfig {
+                field: "resume",
+                value: "true".into(),
+                expected: "a run without unlabelled data: consistency training starts afresh".into(),
+            });
+        }
 
         let mut adam = Adam::new(model.named_vars(), config.adam())?;
         let mut shuffle_rng = ChaCha8Rng::seed_from_u64(config.seed);
         shuffle_rng.set_stream(SHUFFLE_STREAM);
         let mut dropout_rng = ChaCha8Rng::seed_from_u64(config.seed);
         dropout_rng.set_stream(DROPOUT_STREAM);
+        let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed);
+        augment_rng.set_stream(AUGMENT_STREAM);
         let mut early = EarlyStopping::new(config.early_stopping_patience);
         let mut history = History::default();
         let mut epoch_seconds = Vec::new();
@@ -152,8 +204,12 @@ impl<'a> Trainer<'a> {
 
         if self.resume
             && let Some(checkpointer) = &self.checkpointer
-            && let Some(restored) =
-                checkpointer.restore(&config, model, &mut adam, &mut shuffle_rng, &mut dropout_rng)?
+            && let Some(restored) = checkpointer.restore(
+                &config,
+                model,
+                &mut adam,
+                [&mut shuffle_rng, &mut dropout_rng, &mut augment_rng],
+            )?
         {
             Restored {
                 epochs_done: start,
@@ -168,27 +224,42 @@ impl<'a> Trainer<'a> {
         let n = train.len();
         let side = model.config().input_size;
         let per_image = side * side;
-        let batches = n.div_ceil(config.batch_size);
+        let mut unlabelled = match self.unlabelled {
+            Some((data, params)) => {
+                let rngs = [UNLABELLED_SHUFFLE_STREAM, UNLABELLED_AUGMENT_STREAM].map(|stream| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+                    rng.set_stream(stream);
+                    rng
+                });
+                Some(Unlabelled::new(data, params, model, rngs)?)
+            }
+            None => None,
+        };
+        // Each epoch passes over the labelled set once, or as many times as it takes to
+        // pass over the unlabelled set once at μ unlabelled images per labelled one.
+        let batches = unlabelled
+            .as_ref()
+            .map_or(0, |u| u.steps(config.batch_size))
+            .max(n.div_ceil(config.batch_size));
         let mut stop = StopReason::Completed;
         if early.exhausted() {
             stop = StopReason::EarlyStopped;
         }
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut cycle = BatchCycle::new(n);
         let mut epoch = start;
         let progress = &self.progress;
         progress.stage_started(&self.label, config.epochs, start, batches);
+        let mut pixels = Vec::with_capacity(config.batch_size.min(n) * per_image);
         while stop == StopReason::Completed && epoch < config.epochs {
             epoch += 1;
             let started = Instant::now();
-            order.sort_unstable();
-            shuffle(&mut order, &mut shuffle_rng);
-            let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-            // A batch size beyond the data is one batch of all of it.
-            let mut pixels = Vec::with_capacity(config.batch_size.min(n) * per_image);
-            for (b, batch) in order.chunks(config.batch_size).enumerate() {
-                pixels.clear();
-                for &i in batch {
-                    pixels.extend_from_slice(&train.pixels()[i * per_image..(i + 1) * per_image]);
+            cycle.restart();
+            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+            for b in 0..batches {
+                let batch = cycle.batch(config.batch_size, &mut shuffle_rng);
+                gather(train.pixels(), per_image, batch, &mut pixels);
+                if let Some(augment) = &augment {
+                    augment.apply(&mut pixels, side, &mut augment_rng);
                 }
                 let xs = Tensor::from_slice(&pixels, (batch.len(), 1, side, side), &Device::Cpu)?;
                 let batch_labels: Vec<f32> = batch.iter().map(|&i| f32::from(labels[i])).collect();
@@ -201,6 +272,7 @@ impl<'a> Trainer<'a> {
                     )?),
                     None => None,
                 };
+                let size = batch.len();
                 let logits = model.net().forward_t(&xs, true)?;
                 let loss = bce_with_logits(&logits, &ys, ws.as_ref())?;
                 let value = f64::from(loss.to_scalar::<f32>()?);
@@ -211,25 +283,37 @@ impl<'a> Trainer<'a> {
                         loss: value,
                     });
                 }
-                adam.step(&loss.backward()?)?;
-                loss_sum += value * batch.len() as f64;
+                let mut total = loss;
+                if let Some(u) = &mut unlabelled {
+                    let weight = u.params.weight_at(epoch);
+                    if let Some(term) = u.loss(model, config.batch_size)?
+                        && weight > 0.0
+                    {
+                        total = (total + (term * weight)?)?;
+                    }
+                }
+                adam.step(&total.backward()?)?;
+                if let Some(u) = &unlabelled {
+                    u.update_teacher(model)?;
+                }
+                loss_sum += value * size as f64;
+                seen += size;
                 correct += logits
                     .to_vec1::<f32>()?
                     .iter()
                     .zip(&batch_labels)
                     .filter(|&(&z, &y)| (z >= 0.0) == (y == 1.0))
                     .count();
-                progress.batch_done(
-                    epoch,
-                    config.epochs,
-                    loss_sum / ((b * config.batch_size + batch.len()) as f64),
-                );
+                progress.batch_done(epoch, config.epochs, loss_sum / seen as f64);
             }
             let record = EpochRecord {
                 epoch,
-                loss: loss_sum / n as f64,
-                accuracy: correct as f64 / n as f64,
-                validation: validation.map(|v| Validation::measure(model, v)).transpose()?,
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
+                validation: validation
+                    .map(|v| Validation::measure_shifted(model, v, prior_shift))
+                    .transpose()?,
+                unlabelled: unlabelled.as_mut().map(Unlabelled::finish_epoch),
             };
             let monitored = record.validation.as_ref().map_or(record.loss, |v| v.loss);
             let verdict = early.update(epoch, monitored);
@@ -242,7 +326,7 @@ impl<'a> Trainer<'a> {
             epoch_seconds.push(seconds);
             if let Some(checkpointer) = &self.checkpointer {
                 if verdict.improved {
-                    checkpointer.save_best(model, &best_weights)?;
+                    checkpointer.save_best(model, &shift_output_bias(&best_weights, prior_shift)?)?;
                 }
                 let state = RunState {
                     config: config.clone(),
@@ -250,6 +334,7 @@ impl<'a> Trainer<'a> {
                     adam_step: adam.state()?.step,
                     shuffle_rng_word: shuffle_rng.get_word_pos().to_string(),
                     dropout_rng_word: model.net().dropout_rng().get_word_pos().to_string(),
+                    augment_rng_word: augment_rng.get_word_pos().to_string(),
                     early_stopping: early.clone(),
                     history: history.clone(),
                     epoch_seconds: epoch_seconds.clone(),
@@ -269,12 +354,31 @@ impl<'a> Trainer<'a> {
             let restored: HashMap<String, Tensor> = best_weights.into_iter().collect();
             model.set_weights(&restored, "", Path::new("best weights in memory"))?;
         }
+        if prior_shift != 0.0 {
+            let shifted: HashMap<String, Tensor> = shift_output_bias(&model.weights()?, prior_shift)?
+                .into_iter()
+                .collect();
+            model.set_weights(&shifted, "", Path::new("prior-corrected weights"))?;
+        }
         Ok(TrainOutcome {
             history,
             epoch_seconds,
             best: early.best(),
             stop,
         })
+    }
+
+    /// log(w₀ / w₁) of the class weights when `prior_correction` is on, else 0.
+    fn prior_shift(&self, labels: &[u8]) -> Result<f32> {
+        if !self.config.prior_correction {
+            return Ok(0.0);
+        }
+        let weights = match self.config.class_weights {
+            ClassWeighting::None => return Ok(0.0),
+            ClassWeighting::Balanced => ClassWeights::balanced(labels)?,
+            ClassWeighting::Explicit { negative, positive } => ClassWeights::explicit(negative, positive)?,
+        };
+        Ok((weights.weight(0) / weights.weight(1)).ln() as f32)
     }
 
     fn sample_weights(&self, labels: &[u8], given: Option<&[f32]>) -> Result<Option<Vec<f32>>> {

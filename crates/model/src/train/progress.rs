@@ -54,6 +54,17 @@ pub fn epoch_line(label: &str, epochs: usize, r: &EpochRecord, seconds: f64) -> 
             v.loss, v.accuracy, v.f1
         ));
     }
+    if let Some(u) = &r.unlabelled {
+        line.push_str(&format!(
+            ", unlabelled: {:.1}% confident ({:.0}% craters), loss {:.4}",
+            100.0 * u.confident_share,
+            100.0 * u.crater_share,
+            u.loss
+        ));
+        if let Some(precision) = u.target_precision {
+            line.push_str(&format!(", targets {:.1}% right", 100.0 * precision));
+        }
+    }
     line.push_str(&format!(" ({seconds:.1} s)"));
     line
 }
