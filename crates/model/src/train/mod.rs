@@ -373,22 +373,24 @@ impl<'a> Trainer<'a> {
         if !self.config.prior_correction {
             return Ok(0.0);
         }
-        let weights = match self.config.class_weights {
-            ClassWeighting::None => return Ok(0.0),
-            ClassWeighting::Balanced => ClassWeights::balanced(labels)?,
-            ClassWeighting::Explicit { negative, positive } => ClassWeights::explicit(negative, positive)?,
-        };
-        Ok((weights.weight(0) / weights.weight(1)).ln() as f32)
+        Ok(self
+            .class_weights(labels)?
+            .map_or(0.0, |w| (w.weight(0) / w.weight(1)).ln() as f32))
     }
 
-    fn sample_weights(&self, labels: &[u8], given: Option<&[f32]>) -> Result<Option<Vec<f32>>> {
-        let class = match self.config.class_weights {
+    /// The configured class weights for a training set with these labels, if any.
+    fn class_weights(&self, labels: &[u8]) -> Result<Option<ClassWeights>> {
+        Ok(match self.config.class_weights {
             ClassWeighting::None => None,
             ClassWeighting::Balanced => Some(ClassWeights::balanced(labels)?),
             ClassWeighting::Explicit { negative, positive } => {
                 Some(ClassWeights::explicit(negative, positive)?)
             }
-        };
+        })
+    }
+
+    fn sample_weights(&self, labels: &[u8], given: Option<&[f32]>) -> Result<Option<Vec<f32>>> {
+        let class = self.class_weights(labels)?;
         if let Some(given) = given {
             if given.len() != labels.len() {
                 return Err(Error::InvalidConfig {
