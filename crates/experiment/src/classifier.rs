@@ -2,6 +2,7 @@
 //! 0 trains stage 1, later rounds stage 2.
 
 use craters_dataset::Dataset;
+use craters_metrics::{fit_temperature, sigmoid};
 use craters_model::{
     CraterCnn, SeedCnnConfig, SharedProgress, TrainOutcome, Trainer, ValidTrainConfig, silent,
 };
@@ -117,5 +118,23 @@ impl Classifier for CnnClassifier<'_> {
 
     fn predict_proba(&self, data: &Dataset) -> Result<Vec<f32>> {
         Ok(self.model.predict_proba(data)?)
+    }
+
+    /// Temperature scaling: `sigmoid(logit / T)`, `T` fitted by log loss on the validation
+    /// split for the model as it is now (each round's model has its own).
+    fn predict_proba_calibrated(&self, data: &Dataset) -> Option<Result<Vec<f32>>> {
+        let validation = self.validation.as_ref()?;
+        let labels = validation.labels()?;
+        let calibrated = || -> Result<Vec<f32>> {
+            let temperature = fit_temperature(labels, &self.model.logits(validation.pixels())?)?;
+            self.model.check_input(data)?;
+            Ok(self
+                .model
+                .logits(data.pixels())?
+                .into_iter()
+                .map(|z| sigmoid(f64::from(z) / temperature) as f32)
+                .collect())
+        };
+        Some(calibrated())
     }
 }

@@ -2,7 +2,7 @@
 
 use craters_dataset::hrsc::HrscParams;
 use craters_metrics::Report;
-use craters_selftrain::{ConsistencyParams, Teacher};
+use craters_selftrain::{ConsistencyParams, Teacher, Threshold};
 
 use crate::config::ExperimentConfig;
 use crate::results::{SeedRun, TileRun};
@@ -164,8 +164,13 @@ pub fn markdown(
             "no self-training rounds".to_string()
         } else {
             format!(
-                "self-training {} (up to {} round{}), stage 2 {} epochs at lr {}",
+                "self-training {}{} (up to {} round{}), stage 2 {} epochs at lr {}",
                 config.selftrain.criterion,
+                if config.selftrain.calibrated {
+                    " on temperature-scaled probabilities (T fitted on the validation split each round)"
+                } else {
+                    ""
+                },
                 config.selftrain.max_rounds,
                 if config.selftrain.max_rounds == 1 { "" } else { "s" },
                 config.stage2.epochs,
@@ -281,10 +286,18 @@ fn rounds_section(runs: &[SeedRun]) -> String {
 /// Consistency training, per seed, at about ten epochs of stage 1: how many unlabelled
 /// patches had a confident target and how many of those targets were right.
 fn consistency_section(consistency: &ConsistencyParams, runs: &[SeedRun]) -> String {
+    let threshold = match consistency.threshold {
+        Threshold::Fixed => format!("max(p, 1 − p) ≥ {}", consistency.confidence),
+        Threshold::SelfAdaptive => "max(p, 1 − p) over its class's self-adaptive threshold τ (FreeMatch; the table gives τ for crater-free / crater at the epoch's end)".into(),
+    };
+    let alignment = if consistency.distribution_alignment {
+        " Probabilities were distribution-aligned first (to the labelled crater share), and the target's class is the aligned one."
+    } else {
+        ""
+    };
     let mut md = format!(
-        "\n## Consistency training\n\nStage 1 trained with {} unlabelled extra patches per labelled one (μ); a weak view's prediction with max(p, 1 − p) ≥ {} became the target of a strong view (weight λ = {}, teacher: {}). Targets right: against the extra set's hidden labels, never trained on.\n\n| seed | epoch | unlabelled seen | confident | of them craters | targets right | unlabelled loss |\n|---|---|---|---|---|---|---|\n",
+        "\n## Consistency training\n\nStage 1 trained with {} unlabelled extra patches per labelled one (μ); a weak view's prediction with {threshold} became the target of a strong view (weight λ = {}, teacher: {}).{alignment} Targets right: against the extra set's hidden labels, never trained on.\n\n| seed | epoch | unlabelled seen | confident | of them craters | τ | targets right | unlabelled loss |\n|---|---|---|---|---|---|---|---|\n",
         consistency.unlabelled_ratio,
-        consistency.confidence,
         consistency.weight,
         match consistency.teacher {
             Teacher::Model => "the model itself (FixMatch)",
@@ -306,12 +319,14 @@ fn consistency_section(consistency: &ConsistencyParams, runs: &[SeedRun]) -> Str
                 continue;
             };
             md.push_str(&format!(
-                "| {} | {} | {} | {:.1}% | {:.1}% | {} | {:.4} |\n",
+                "| {} | {} | {} | {:.1}% | {:.1}% | {:.3} / {:.3} | {} | {:.4} |\n",
                 r.seed,
                 record.epoch,
                 u.seen,
                 100.0 * u.confident_share,
                 100.0 * u.crater_share,
+                u.thresholds[0],
+                u.thresholds[1],
                 u.target_precision
                     .map_or("–".into(), |p| format!("{:.1}%", 100.0 * p)),
                 u.loss

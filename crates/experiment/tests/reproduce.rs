@@ -206,6 +206,55 @@ fn consistency_training_uses_the_extra_set_in_stage_one_and_reports_its_targets(
             .iter()
             .all(|u| u.confident_share == 1.0 && u.target_precision.is_some())
     );
+    assert!(unlabelled.iter().all(|u| u.thresholds == [0.5, 0.5]));
+
+    // FreeMatch's thresholds and distribution alignment: the thresholds move with the
+    // model's confidence, and the report says how the targets were chosen.
+    let adaptive = ExperimentConfig {
+        consistency: config.consistency.map(|c| craters_selftrain::ConsistencyParams {
+            threshold: craters_selftrain::Threshold::SelfAdaptive,
+            distribution_alignment: true,
+            ..c
+        }),
+        ..config.clone()
+    };
+    let (moved, moved_report) = run(&adaptive, "adaptive");
+    let last = moved.seeds[0].histories[0].epochs[2].unlabelled.as_ref().unwrap();
+    // The model calls most views craters: that class needs more confidence.
+    assert!(
+        last.crater_share > 0.5 && last.thresholds[1] > 0.5 && last.thresholds[0] < last.thresholds[1],
+        "{last:?}"
+    );
+    assert!(
+        moved_report.contains("self-adaptive threshold") && moved_report.contains("distribution-aligned"),
+        "{moved_report}"
+    );
+    assert!(loss(&moved) != loss(&summary));
+}
+
+#[test]
+fn calibrated_self_training_thresholds_temperature_scaled_probabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |calibrated: bool, name: &str| {
+        let mut config = smoke(&data);
+        config.selftrain.calibrated = calibrated;
+        let out = dir.path().join(name);
+        let summary = reproduce(&config.check().unwrap(), &options(&out, false)).unwrap();
+        (summary, std::fs::read_to_string(out.join("report.md")).unwrap())
+    };
+    let (raw, raw_report) = run(false, "raw");
+    let (calibrated, report) = run(true, "calibrated");
+    assert!(report.contains("on temperature-scaled probabilities"), "{report}");
+    assert!(!raw_report.contains("temperature-scaled probabilities"));
+    // The same first fit; the pool's probabilities, and so its pseudo-labels, differ.
+    let first = |s: &craters_experiment::RunSummary| s.seeds[0].test_initial.as_ref().unwrap().log_loss;
+    assert_eq!(first(&raw), first(&calibrated));
+    let added = |s: &craters_experiment::RunSummary| {
+        let round = &s.seeds[0].selftrain_rounds[0];
+        (round.added_per_class, round.mean_confidence)
+    };
+    assert_ne!(added(&raw), added(&calibrated));
 }
 
 #[test]
@@ -252,6 +301,14 @@ fn bad_configs_are_clear_errors() {
         (
             "[consistency]\nteacher = \"student\"\n",
             "unknown variant `student`",
+        ),
+        (
+            "[consistency]\nadaptive_decay = 1.0\n",
+            "consistency.adaptive_decay: 1 is outside [0, 1)",
+        ),
+        (
+            "[consistency]\nthreshold = \"sometimes\"\n",
+            "unknown variant `sometimes`",
         ),
         (
             "[consistency.strong]\nmax_shift = 11\n",

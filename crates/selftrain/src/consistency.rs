@@ -21,6 +21,20 @@ pub enum Teacher {
     MovingAverage,
 }
 
+/// How the confidence threshold on the weak views is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threshold {
+    /// `confidence` for both classes (FixMatch).
+    #[default]
+    Fixed,
+    /// FreeMatch's self-adaptive thresholds (Wang et al. 2023): a global threshold that
+    /// follows the model's mean confidence on the unlabelled views (a moving average),
+    /// scaled per class by how often the model predicts that class, so the class it
+    /// favours needs more confidence than the other. `confidence` is not used.
+    SelfAdaptive,
+}
+
 /// Consistency-training settings; `Default` is FixMatch's.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +59,16 @@ pub struct ConsistencyParams {
     /// confident first), so that the class the model already favours does not take over
     /// the unlabelled loss. Default false (FixMatch).
     pub balance_classes: bool,
+    /// How the confidence threshold is set. Default fixed (FixMatch).
+    pub threshold: Threshold,
+    /// Distribution alignment (ReMixMatch, Berthelot et al. 2020): the teacher's
+    /// probabilities are rescaled by the labelled crater share over their own moving
+    /// mean before thresholding, so a model that calls most unlabelled patches craters
+    /// does not turn that bias into targets. Default false.
+    pub distribution_alignment: bool,
+    /// Decay per step of the moving averages behind `threshold = "self_adaptive"` and
+    /// `distribution_alignment`. Default 0.99 (a memory of about 100 steps).
+    pub adaptive_decay: f64,
     /// The weak view, which the targets are predicted on.
     pub weak: AugmentParams,
     /// The strong view, which is trained towards them.
@@ -62,6 +86,9 @@ impl Default for ConsistencyParams {
             ema_decay: 0.999,
             hard_targets: true,
             balance_classes: false,
+            threshold: Threshold::Fixed,
+            distribution_alignment: false,
+            adaptive_decay: 0.99,
             weak: AugmentParams::weak(),
             strong: AugmentParams::strong(),
         }
@@ -137,6 +164,12 @@ impl ConsistencyParams {
                 format!("{} is outside [0, 1)", self.ema_decay),
             ));
         }
+        if !(0.0..1.0).contains(&self.adaptive_decay) {
+            return Err(invalid(
+                "consistency.adaptive_decay",
+                format!("{} is outside [0, 1)", self.adaptive_decay),
+            ));
+        }
         Ok(ValidConsistencyParams {
             params: *self,
             weak: self.weak.check("consistency.weak")?,
@@ -151,16 +184,26 @@ impl ConsistencyParams {
 /// `balance_classes`, only the `k` most confident of each class keep their mask, `k` the
 /// smaller class's count.
 pub fn confident_targets(probabilities: &[f32], params: &ConsistencyParams) -> (Vec<f32>, Vec<f32>) {
+    targets_above(probabilities, [params.confidence; 2], params)
+}
+
+/// [`confident_targets`] with a threshold per predicted class: `[crater-free, crater]`.
+pub(crate) fn targets_above(
+    probabilities: &[f32],
+    thresholds: [f64; 2],
+    params: &ConsistencyParams,
+) -> (Vec<f32>, Vec<f32>) {
     let confidence = |p: f32| f64::from(p.max(1.0 - p));
     let (targets, mut mask): (Vec<f32>, Vec<f32>) = probabilities
         .iter()
-        .map(
-            |&p| match (confidence(p) >= params.confidence, params.hard_targets) {
+        .map(|&p| {
+            let threshold = thresholds[usize::from(p >= 0.5)];
+            match (confidence(p) >= threshold, params.hard_targets) {
                 (false, _) => (0.0, 0.0),
                 (true, true) => (f32::from(u8::from(p >= 0.5)), 1.0),
                 (true, false) => (p, 1.0),
-            },
-        )
+            }
+        })
         .unzip();
     if params.balance_classes {
         let mut by_class: [Vec<usize>; 2] = [Vec::new(), Vec::new()];

@@ -20,12 +20,14 @@ mod consistency;
 mod error;
 mod params;
 mod selftrain;
+mod targets;
 
 pub use augment::{AugmentParams, MAX_SHIFT, ValidAugment};
-pub use consistency::{ConsistencyParams, Teacher, ValidConsistencyParams, confident_targets};
+pub use consistency::{ConsistencyParams, Teacher, Threshold, ValidConsistencyParams, confident_targets};
 pub use error::{Error, Result};
 pub use params::{Criterion, SelfTrainingParams, ValidSelfTrainingParams};
 pub use selftrain::{Added, Classifier, RoundLog, SelfTrainingResult, Termination, self_train};
+pub use targets::{TargetPicker, Targets};
 
 // The crate README's example, compiled (and run unless marked no_run) as a doc test.
 #[cfg(doctest)]

@@ -63,6 +63,10 @@ pub struct SelfTrainingParams {
     /// Continue from the previous round's weights instead of refitting from scratch.
     /// Default false.
     pub warm_start: bool,
+    /// Apply the criterion to calibrated probabilities
+    /// ([`Classifier::predict_proba_calibrated`](crate::Classifier::predict_proba_calibrated)),
+    /// so that "p < 0.25" means what it says on held-out data. Default false (the seed).
+    pub calibrated: bool,
 }
 
 impl Default for SelfTrainingParams {
@@ -77,6 +81,7 @@ impl Default for SelfTrainingParams {
             balance: false,
             pseudo_weight: 1.0,
             warm_start: false,
+            calibrated: false,
         }
     }
 }

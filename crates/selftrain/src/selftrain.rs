@@ -24,6 +24,15 @@ pub trait Classifier {
 
     /// Probability of class 1 for every image of `data`, in order.
     fn predict_proba(&self, data: &Dataset) -> std::result::Result<Vec<f32>, Self::Error>;
+
+    /// [`predict_proba`](Classifier::predict_proba) calibrated on data the classifier
+    /// holds out (temperature scaling on a validation split, say), which
+    /// [`SelfTrainingParams::calibrated`](crate::SelfTrainingParams::calibrated)
+    /// pseudo-labels on. `None`: this classifier cannot calibrate (the default).
+    fn predict_proba_calibrated(&self, data: &Dataset) -> Option<std::result::Result<Vec<f32>, Self::Error>> {
+        let _ = data;
+        None
+    }
 }
 
 /// One pseudo-label.
@@ -128,9 +137,20 @@ pub fn self_train<C: Classifier>(
             termination = Termination::AllLabelled;
             break;
         }
-        let probabilities = classifier
-            .predict_proba(&pool.subset(&remaining)?)
-            .map_err(wrap(round))?;
+        let unlabelled = pool.subset(&remaining)?;
+        let probabilities = if p.calibrated {
+            classifier
+                .predict_proba_calibrated(&unlabelled)
+                .ok_or(Error::InvalidParam {
+                    name: "calibrated",
+                    message:
+                        "this classifier cannot calibrate its probabilities (it holds no validation data)"
+                            .into(),
+                })?
+        } else {
+            classifier.predict_proba(&unlabelled)
+        }
+        .map_err(wrap(round))?;
         if let Some((j, &value)) = probabilities
             .iter()
             .enumerate()

@@ -13,6 +13,9 @@ struct MeanBrightness {
     boundary: f32,
     slope: f32,
     fits: Vec<(usize, usize, bool)>,
+    /// A temperature its calibrated probabilities divide the logit by; `None`: it cannot
+    /// calibrate.
+    temperature: Option<f32>,
 }
 
 fn brightness(data: &Dataset) -> Vec<f32> {
@@ -52,10 +55,20 @@ impl Classifier for MeanBrightness {
     }
 
     fn predict_proba(&self, data: &Dataset) -> Result<Vec<f32>, Infallible> {
-        Ok(brightness(data)
+        Ok(self.probabilities(data, 1.0))
+    }
+
+    fn predict_proba_calibrated(&self, data: &Dataset) -> Option<Result<Vec<f32>, Infallible>> {
+        self.temperature.map(|t| Ok(self.probabilities(data, t)))
+    }
+}
+
+impl MeanBrightness {
+    fn probabilities(&self, data: &Dataset, temperature: f32) -> Vec<f32> {
+        brightness(data)
             .iter()
-            .map(|b| 1.0 / (1.0 + (-self.slope * (b - self.boundary)).exp()))
-            .collect())
+            .map(|b| 1.0 / (1.0 + (-self.slope * (b - self.boundary) / temperature).exp()))
+            .collect()
     }
 }
 
@@ -104,6 +117,7 @@ fn params() -> impl Strategy<Value = SelfTrainingParams> {
                     balance: balance && both,
                     pseudo_weight,
                     warm_start,
+                    calibrated: false,
                 }
             },
         )
@@ -303,4 +317,34 @@ fn bad_parameters_are_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("unknown field `rounds`"), "{err}");
+}
+
+#[test]
+fn calibrated_pseudo_labels_use_the_calibrated_probabilities() {
+    // Labelled: dark = 0 (0.2), bright = 1 (0.8); boundary 0.5, slope 8. A pool patch at
+    // 0.3 has raw p = sigmoid(−1.6) = 0.17 < 0.25, but with T = 2 p = sigmoid(−0.8) = 0.31.
+    let labelled = set(&[0.2, 0.2, 0.8, 0.8], Some(vec![0, 0, 1, 1]));
+    let pool = set(&[0.3, 0.05], None);
+    let seed_protocol = SelfTrainingParams::default();
+    let calibrated = SelfTrainingParams {
+        calibrated: true,
+        ..seed_protocol
+    };
+    let run = |params: SelfTrainingParams, temperature| {
+        let mut clf = MeanBrightness {
+            temperature,
+            ..MeanBrightness::default()
+        };
+        self_train(&mut clf, &params.check().unwrap(), &labelled, &pool)
+    };
+    // Raw: both pool patches become class 0.
+    assert_eq!(run(seed_protocol, Some(2.0)).unwrap().transduction[4..], [0, 0]);
+    // Calibrated: only the darker one (p = sigmoid(−1.8) = 0.14) stays under 0.25.
+    assert_eq!(run(calibrated, Some(2.0)).unwrap().transduction[4..], [-1, 0]);
+    // A classifier that cannot calibrate: a clear error, not raw probabilities.
+    let err = run(calibrated, None).unwrap_err().to_string();
+    assert!(
+        err.contains("calibrated") && err.contains("cannot calibrate"),
+        "{err}"
+    );
 }

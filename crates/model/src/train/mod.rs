@@ -231,7 +231,9 @@ impl<'a> Trainer<'a> {
                     rng.set_stream(stream);
                     rng
                 });
-                Some(Unlabelled::new(data, params, model, rngs)?)
+                let craters = labels.iter().filter(|&&y| y == 1).count();
+                let share = craters as f64 / labels.len().max(1) as f64;
+                Some(Unlabelled::new(data, params, model, share, rngs)?)
             }
             None => None,
         };

@@ -56,9 +56,11 @@ pub fn epoch_line(label: &str, epochs: usize, r: &EpochRecord, seconds: f64) -> 
     }
     if let Some(u) = &r.unlabelled {
         line.push_str(&format!(
-            ", unlabelled: {:.1}% confident ({:.0}% craters), loss {:.4}",
+            ", unlabelled: {:.1}% confident ({:.0}% craters; τ {:.2}/{:.2}), loss {:.4}",
             100.0 * u.confident_share,
             100.0 * u.crater_share,
+            u.thresholds[0],
+            u.thresholds[1],
             u.loss
         ));
         if let Some(precision) = u.target_precision {

@@ -4,7 +4,7 @@
 
 use candle_core::{Device, ModuleT, Tensor};
 use craters_dataset::Dataset;
-use craters_selftrain::{Teacher, ValidConsistencyParams, confident_targets};
+use craters_selftrain::{TargetPicker, Teacher, ValidConsistencyParams};
 use rand_chacha::ChaCha8Rng;
 
 use super::batches::{BatchCycle, gather};
@@ -36,6 +36,10 @@ pub struct UnlabelledEpoch {
     /// Share of the confident targets that match the set's hidden labels, when it has
     /// them (never used in training: it tells how good the pseudo-labels were).
     pub target_precision: Option<f64>,
+    /// The confidence thresholds at the end of the epoch, `[crater-free, crater]`
+    /// (moving with `threshold = "self_adaptive"`).
+    #[serde(default)]
+    pub thresholds: [f64; 2],
 }
 
 /// The unlabelled set with its method, order and teacher.
@@ -49,6 +53,7 @@ pub(super) struct Unlabelled<'d> {
     augment_rng: ChaCha8Rng,
     /// The moving-average teacher (Mean Teacher), absent for FixMatch.
     teacher: Option<CraterCnn>,
+    picker: TargetPicker,
     weak: Vec<f32>,
     strong: Vec<f32>,
     // Running sums of the epoch.
@@ -64,6 +69,7 @@ impl<'d> Unlabelled<'d> {
         data: &'d Dataset,
         params: ValidConsistencyParams,
         model: &CraterCnn,
+        labelled_crater_share: f64,
         [shuffle_rng, augment_rng]: [ChaCha8Rng; 2],
     ) -> Result<Self> {
         model.check_input(data)?;
@@ -86,6 +92,7 @@ impl<'d> Unlabelled<'d> {
             shuffle_rng,
             augment_rng,
             teacher,
+            picker: TargetPicker::new(&params, labelled_crater_share),
             weak: Vec::new(),
             strong: Vec::new(),
             seen: 0,
@@ -123,15 +130,17 @@ impl<'d> Unlabelled<'d> {
             .apply(&mut self.strong, side, &mut self.augment_rng);
         let teacher = self.teacher.as_ref().unwrap_or(model);
         let probabilities: Vec<f32> = teacher.logits(&self.weak)?.into_iter().map(sigmoid).collect();
-        let (targets, mask) = confident_targets(&probabilities, &p);
+        let picked = self.picker.pick(&probabilities);
+        let (targets, mask) = (&picked.targets, &picked.mask);
+        let says_crater = |k: usize| picked.aligned[k] >= 0.5;
         self.seen += batch.len();
         let confident: Vec<usize> = (0..batch.len()).filter(|&k| mask[k] > 0.0).collect();
         self.confident += confident.len();
-        self.craters += confident.iter().filter(|&&k| probabilities[k] >= 0.5).count();
+        self.craters += confident.iter().filter(|&&k| says_crater(k)).count();
         if let Some(hidden) = self.data.labels() {
             self.correct += confident
                 .iter()
-                .filter(|&&k| (probabilities[k] >= 0.5) == (hidden[batch[k]] == 1))
+                .filter(|&&k| says_crater(k) == (hidden[batch[k]] == 1))
                 .count();
         }
         if confident.is_empty() {
@@ -139,7 +148,7 @@ impl<'d> Unlabelled<'d> {
         }
         let xs = Tensor::from_slice(&self.strong, (batch.len(), 1, side, side), &Device::Cpu)?;
         let logits = model.net().forward_t(&xs, true)?;
-        let loss = consistency_loss(&logits, &targets, &mask)?;
+        let loss = consistency_loss(&logits, targets, mask)?;
         self.loss_sum += f64::from(loss.to_scalar::<f32>()?) * batch.len() as f64;
         Ok(Some(loss))
     }
@@ -165,6 +174,7 @@ impl<'d> Unlabelled<'d> {
             loss: self.loss_sum / self.seen.max(1) as f64,
             target_precision: (self.data.labels().is_some() && self.confident > 0)
                 .then(|| self.correct as f64 / self.confident as f64),
+            thresholds: self.picker.thresholds(),
         };
         (
             self.seen,
