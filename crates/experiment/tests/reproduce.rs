@@ -347,6 +347,7 @@ fn bad_configs_are_clear_errors() {
         "configs/smoke.toml",
         "configs/semi.toml",
         "configs/hrsc.toml",
+        "configs/hrsc-semi.toml",
         "configs/hrsc-detect.toml",
         "configs/hrsc-detect-per-tile.toml",
         "configs/hrsc-detect-per-image.toml",
