@@ -190,12 +190,14 @@ impl<'a> Trainer<'a> {
         }
 
         let mut adam = Adam::new(model.named_vars(), config.adam())?;
-        let mut shuffle_rng = ChaCha8Rng::seed_from_u64(config.seed);
-        shuffle_rng.set_stream(SHUFFLE_STREAM);
-        let mut dropout_rng = ChaCha8Rng::seed_from_u64(config.seed);
-        dropout_rng.set_stream(DROPOUT_STREAM);
-        let mut augment_rng = ChaCha8Rng::seed_from_u64(config.seed);
-        augment_rng.set_stream(AUGMENT_STREAM);
+        let stream_rng = |stream: u64| {
+            let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+            rng.set_stream(stream);
+            rng
+        };
+        let mut shuffle_rng = stream_rng(SHUFFLE_STREAM);
+        let mut dropout_rng = stream_rng(DROPOUT_STREAM);
+        let mut augment_rng = stream_rng(AUGMENT_STREAM);
         let mut early = EarlyStopping::new(config.early_stopping_patience);
         let mut history = History::default();
         let mut epoch_seconds = Vec::new();
@@ -226,11 +228,7 @@ impl<'a> Trainer<'a> {
         let per_image = side * side;
         let mut unlabelled = match self.unlabelled {
             Some((data, params)) => {
-                let rngs = [UNLABELLED_SHUFFLE_STREAM, UNLABELLED_AUGMENT_STREAM].map(|stream| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-                    rng.set_stream(stream);
-                    rng
-                });
+                let rngs = [UNLABELLED_SHUFFLE_STREAM, UNLABELLED_AUGMENT_STREAM].map(stream_rng);
                 let craters = labels.iter().filter(|&&y| y == 1).count();
                 let share = craters as f64 / labels.len().max(1) as f64;
                 Some(Unlabelled::new(data, params, model, share, rngs)?)
