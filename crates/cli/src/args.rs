@@ -157,6 +157,10 @@ pub struct HrscArgs {
     /// Seed of the unlabelled windows' draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Where the unlabelled windows lie: a grid away from the candidates, or shifted and
+    /// rescaled views of the training tiles' candidates (labels not read).
+    #[arg(long, value_enum, default_value_t = ExtraWindowsArg::Grid)]
+    pub extra_windows: ExtraWindowsArg,
     /// Leave out candidate blocks that leave the tile instead of reflecting at the border.
     #[arg(long)]
     pub skip_border: bool,
@@ -455,6 +459,21 @@ impl From<StretchArg> for craters_dataset::Stretch {
             StretchArg::None => craters_dataset::Stretch::None,
             StretchArg::Standardise => craters_dataset::Stretch::Standardise,
             StretchArg::Local => craters_dataset::Stretch::Local,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExtraWindowsArg {
+    Grid,
+    Candidates,
+}
+
+impl From<ExtraWindowsArg> for craters_dataset::hrsc::ExtraWindows {
+    fn from(arg: ExtraWindowsArg) -> Self {
+        match arg {
+            ExtraWindowsArg::Grid => craters_dataset::hrsc::ExtraWindows::Grid,
+            ExtraWindowsArg::Candidates => craters_dataset::hrsc::ExtraWindows::Candidates,
         }
     }
 }

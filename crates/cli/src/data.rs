@@ -42,6 +42,7 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         test_tiles: args.test_tiles.clone(),
         n_extra: args.n_extra,
         extra_seed: args.seed,
+        extra_windows: args.extra_windows.into(),
         border: if args.skip_border {
             Border::Skip
         } else {

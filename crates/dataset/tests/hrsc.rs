@@ -8,7 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use craters_dataset::hrsc::{
-    Border, HrscFolder, HrscParams, TILES, is_current, read_candidates, read_catalogue, write_layout,
+    Border, CANDIDATE_VIEW_SCALE, CANDIDATE_VIEW_SHIFT, ExtraWindows, HrscFolder, HrscParams,
+    MAX_VIEWS_PER_CANDIDATE, TILES, is_current, read_candidates, read_catalogue, write_layout,
     write_toy_benchmark,
 };
 use craters_dataset::{Error, OutputParams, PATCH_PIXELS, SeedData, Stretch, read_npy};
@@ -134,6 +135,107 @@ fn unlabelled_windows_avoid_the_labelled_candidates() {
             );
         }
     }
+}
+
+#[test]
+fn candidate_views_are_moved_and_rescaled_candidates_of_the_training_tiles_each_once_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let folder = HrscFolder::open(&root).unwrap();
+    let n_candidates: usize = ["a", "b"]
+        .iter()
+        .map(|t| folder.candidates(t).unwrap().len())
+        .sum();
+    let views = HrscParams {
+        n_extra: n_candidates + 5,
+        extra_windows: ExtraWindows::Candidates,
+        ..params(&root)
+    };
+    let out = dir.path().join("views");
+    let written = write_layout(&views.check().unwrap(), OutputParams::new(&out)).unwrap();
+    let extra = &written.extra;
+    assert_eq!(extra.data.len(), n_candidates + 5);
+    assert_eq!(extra.data.labels(), None, "the views are unlabelled");
+    let mut used = std::collections::HashMap::<(String, usize), usize>::new();
+    for (i, v) in extra.sources.iter().enumerate() {
+        assert!(v.tile == "a" || v.tile == "b", "{v:?} is not on a training tile");
+        assert_eq!((v.label, v.origin), (None, "candidate_view"));
+        // The nearest candidate whose shift and scale allow this view.
+        let candidates = folder.candidates(&v.tile).unwrap();
+        let source = candidates.iter().position(|c| {
+            let scale = v.r / c.r;
+            let shift = CANDIDATE_VIEW_SHIFT * v.r + 1e-9;
+            (1.0 / CANDIDATE_VIEW_SCALE - 1e-9..=CANDIDATE_VIEW_SCALE + 1e-9).contains(&scale)
+                && (v.x - c.x).abs() <= shift
+                && (v.y - c.y).abs() <= shift
+        });
+        let source = source.unwrap_or_else(|| panic!("{v:?} is no view of a candidate"));
+        *used.entry((v.tile.clone(), source)).or_default() += 1;
+        let tile = folder.tile(&v.tile).unwrap();
+        let block = tile.reflected_block(v.x, v.y, v.r).unwrap();
+        let row = &extra.data.pixels()[i * PATCH_PIXELS..(i + 1) * PATCH_PIXELS];
+        assert_eq!(row, &block[..], "row {i} is the block of {v:?}");
+    }
+    // Toy candidates may lie close enough to be confused, so count places, not exact
+    // sources: nearly every candidate is seen before the first repeat.
+    assert!(
+        used.len() >= n_candidates * 9 / 10,
+        "{} of {n_candidates} candidates viewed",
+        used.len()
+    );
+    // The default (grid) is left out of the manifest, so that older layouts stay current;
+    // candidate views are written into it.
+    let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains(r#""extra_windows": "candidates""#),
+        "{manifest}"
+    );
+    assert!(is_current(&out, &views));
+    assert!(!is_current(&out, &params(&root)));
+    let grid = dir.path().join("grid");
+    write_layout(&params(&root).check().unwrap(), OutputParams::new(&grid)).unwrap();
+    assert!(
+        !fs::read_to_string(grid.join("manifest.json"))
+            .unwrap()
+            .contains("extra_windows")
+    );
+    // The same seed gives the same views; another seed other views.
+    let again = dir.path().join("again");
+    write_layout(&views.check().unwrap(), OutputParams::new(&again)).unwrap();
+    assert_eq!(
+        fs::read(out.join("Xtrain1_extra.npy")).unwrap(),
+        fs::read(again.join("Xtrain1_extra.npy")).unwrap()
+    );
+    let other = dir.path().join("other");
+    let reseeded = HrscParams {
+        extra_seed: 4,
+        ..views.clone()
+    };
+    write_layout(&reseeded.check().unwrap(), OutputParams::new(&other)).unwrap();
+    assert_ne!(
+        fs::read(out.join("Xtrain1_extra.npy")).unwrap(),
+        fs::read(other.join("Xtrain1_extra.npy")).unwrap()
+    );
+    // More views than 16 per candidate is one clear error, before anything is allocated
+    // or written.
+    let too_many = HrscParams {
+        n_extra: n_candidates * MAX_VIEWS_PER_CANDIDATE + 1,
+        ..views.clone()
+    };
+    let refused = dir.path().join("refused");
+    let err = write_layout(&too_many.check().unwrap(), OutputParams::new(&refused)).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("invalid n_extra = ") && message.contains("16 views per candidate"),
+        "{message}"
+    );
+    assert!(!refused.exists());
+    let huge = HrscParams {
+        n_extra: usize::MAX / 4,
+        ..views.clone()
+    };
+    assert!(write_layout(&huge.check().unwrap(), OutputParams::new(&refused)).is_err());
+    assert!(!refused.exists());
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::blocks::{Blocks, candidate_blocks};
 use super::folder::HrscFolder;
-use super::params::{HrscParams, ValidHrscParams};
-use super::samplers::{catalogue_blocks, unlabelled_blocks};
+use super::params::{ExtraWindows, HrscParams, ValidHrscParams};
+use super::samplers::{candidate_views, catalogue_blocks, unlabelled_blocks};
 use crate::dataset::{Dataset, PATCH_PIXELS};
 use crate::error::Result;
 use crate::npy::{write_atomic, write_npy};
@@ -67,7 +67,14 @@ pub fn write_layout(params: &ValidHrscParams, out: OutputParams) -> Result<Layou
         let examples = catalogue_blocks(&folder, params)?;
         train = train.concat(examples)?;
     }
-    let extra = unlabelled_blocks(&folder, &params.train_tiles, params.n_extra, params.extra_seed)?;
+    let extra = match params.extra_windows {
+        ExtraWindows::Grid => {
+            unlabelled_blocks(&folder, &params.train_tiles, params.n_extra, params.extra_seed)?
+        }
+        ExtraWindows::Candidates => {
+            candidate_views(&folder, &params.train_tiles, params.n_extra, params.extra_seed)?
+        }
+    };
     let test = if params.test_tiles.is_empty() {
         None
     } else {

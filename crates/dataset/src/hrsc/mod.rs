@@ -31,9 +31,10 @@ pub use layout::{LayoutSummary, MANIFEST, is_current, write_blocks_csv, write_la
 pub use manifest::{
     BenchmarkFile, FILES, UPSTREAM_COMMIT, UPSTREAM_REPOSITORY, UPSTREAM_URL, sha256_hex, verify,
 };
-pub use params::{HrscParams, ValidHrscParams};
+pub use params::{ExtraWindows, HrscParams, ValidHrscParams};
 pub use samplers::{
-    CANDIDATE_OVERLAP, CATALOGUE_MIN_DIAMETER, MIN_NEGATIVE_HALF_SIDE, NEAR_MISS_DISTANCE, RANDOM_HALF_SIDE,
-    SAME_SCALE_FACTOR, WINDOW_HALF_SIDES, WRONG_SCALE_FACTOR, catalogue_blocks, unlabelled_blocks,
+    CANDIDATE_OVERLAP, CANDIDATE_VIEW_SCALE, CANDIDATE_VIEW_SHIFT, CATALOGUE_MIN_DIAMETER,
+    MAX_VIEWS_PER_CANDIDATE, MIN_NEGATIVE_HALF_SIDE, NEAR_MISS_DISTANCE, RANDOM_HALF_SIDE, SAME_SCALE_FACTOR,
+    WINDOW_HALF_SIDES, WRONG_SCALE_FACTOR, candidate_views, catalogue_blocks, unlabelled_blocks,
 };
 pub use toy::write_toy_benchmark;

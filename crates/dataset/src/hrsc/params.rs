@@ -21,6 +21,10 @@ pub struct HrscParams {
     pub n_extra: usize,
     /// Seed of that draw. Default 0.
     pub extra_seed: u64,
+    /// Where the unlabelled windows lie. Default a grid away from the candidates. Left out
+    /// of the manifest when the default, so layouts written before it existed stay current.
+    #[serde(skip_serializing_if = "ExtraWindows::is_grid")]
+    pub extra_windows: ExtraWindows,
     /// Blocks that leave the tile. Default reflect.
     pub border: Border,
     /// Detection training: also label, from the training tiles' catalogues, every crater of
@@ -45,11 +49,34 @@ impl Default for HrscParams {
             test_tiles: vec!["3_24".into()],
             n_extra: 3000,
             extra_seed: 0,
+            extra_windows: ExtraWindows::Grid,
             border: Border::Reflect,
             catalogue_positives: false,
             catalogue_negatives: 0,
             stretch: Stretch::None,
         }
+    }
+}
+
+/// Where [`HrscParams::n_extra`]'s unlabelled windows are cut.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtraWindows {
+    /// Windows on a grid of each training tile, at the candidates' scales, that are not a
+    /// labelled candidate (see [`unlabelled_blocks`](super::unlabelled_blocks)). Few hold a
+    /// centred crater.
+    #[default]
+    Grid,
+    /// Shifted and rescaled views of the training tiles' candidates, craters or not (the
+    /// labels are not read; see [`candidate_views`](super::candidate_views)): windows like
+    /// the test set's, which the benchmark's candidate finder made.
+    Candidates,
+}
+
+impl ExtraWindows {
+    /// Whether this is the default, [`ExtraWindows::Grid`].
+    pub fn is_grid(&self) -> bool {
+        *self == ExtraWindows::Grid
     }
 }
 

@@ -9,7 +9,7 @@ use super::blocks::{BLOCK_PER_CRATER_RADIUS, BlockSource, Blocks, block_off_tile
 use super::folder::{Crater, HrscFolder};
 use super::params::ValidHrscParams;
 use crate::dataset::{Dataset, PATCH_PIXELS};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Smallest catalogued crater diameter (tile pixels) that becomes a positive example, and
 /// around which near-miss negatives are placed: the detector's smallest crater.
@@ -193,5 +193,75 @@ pub fn unlabelled_blocks(folder: &HrscFolder, tiles: &[String], n: usize, seed: 
         data,
         sources,
         skipped: 0,
+    })
+}
+
+/// Candidate views move the window centre by up to this share of its half-side, in x and
+/// in y: the crater (radius about `r / 2.2`) stays inside the window's middle.
+pub const CANDIDATE_VIEW_SHIFT: f64 = 0.15;
+/// Candidate views rescale the window by a factor within this, either way (log-uniform).
+pub const CANDIDATE_VIEW_SCALE: f64 = 1.2;
+/// At most this many views per candidate: more would repeat them, and `n_extra` comes from
+/// a config, so it is checked before anything is allocated.
+pub const MAX_VIEWS_PER_CANDIDATE: usize = 16;
+/// Keeps the candidate-view draw apart from the other draws of the same seed.
+const CANDIDATE_VIEW_STREAM: u64 = 0x0ca9_d1da_7e5e;
+
+/// Unlabelled blocks that look like the test set: `n` views of the training tiles'
+/// candidate positions, craters or not (the labels are not read), each window moved by up
+/// to [`CANDIDATE_VIEW_SHIFT`] × `r` and rescaled by up to [`CANDIDATE_VIEW_SCALE`], drawn
+/// with `seed`. The candidates are taken in a shuffled order, each once before any twice.
+/// FixMatch's unlabelled set holds its labelled images too; these are other views of them,
+/// at the places the benchmark's candidate finder chose. Blocks that leave the tile are
+/// mirrored at its border. More than [`MAX_VIEWS_PER_CANDIDATE`] views per candidate is an
+/// error naming `n_extra`.
+pub fn candidate_views(folder: &HrscFolder, tiles: &[String], n: usize, seed: u64) -> Result<Blocks> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ CANDIDATE_VIEW_STREAM);
+    let mut loaded = Vec::new();
+    let mut places = Vec::new();
+    for name in tiles {
+        let tile = folder.tile(name)?;
+        for c in folder.candidates(name)? {
+            places.push((loaded.len(), c.x, c.y, c.r));
+        }
+        loaded.push((name.clone(), tile));
+    }
+    if n > places.len() * MAX_VIEWS_PER_CANDIDATE {
+        return Err(Error::InvalidParam {
+            name: "n_extra",
+            value: n as f64,
+            expected: "at most 16 views per candidate of the training tiles (extra_windows = \"candidates\")",
+        });
+    }
+    places.shuffle(&mut rng);
+    let mut pixels = Vec::with_capacity(n * PATCH_PIXELS);
+    let mut sources = Vec::with_capacity(n);
+    let mut skipped = 0;
+    let log_scale = CANDIDATE_VIEW_SCALE.ln();
+    for &(t, x, y, r) in places.iter().cycle().take(n) {
+        let (name, tile) = &loaded[t];
+        let r = r * rng.random_range(-log_scale..=log_scale).exp();
+        let shift = CANDIDATE_VIEW_SHIFT * r;
+        let x = x + rng.random_range(-shift..=shift);
+        let y = y + rng.random_range(-shift..=shift);
+        let Some(block) = tile.reflected_block(x, y, r) else {
+            skipped += 1;
+            continue;
+        };
+        pixels.extend(block);
+        sources.push(BlockSource {
+            tile: name.clone(),
+            x,
+            y,
+            r,
+            label: None,
+            origin: "candidate_view",
+        });
+    }
+    let data = Dataset::new(folder.root().join("candidates"), pixels, None)?;
+    Ok(Blocks {
+        data,
+        sources,
+        skipped,
     })
 }
