@@ -104,6 +104,35 @@ fn with_every_target_masked_the_unlabelled_set_changes_nothing() {
 }
 
 #[test]
+fn keep_teacher_validates_and_returns_the_moving_average_not_the_model() {
+    let (_, extra, _) = data();
+    let mean_teacher = |ema_decay: f64, keep_teacher: bool| ConsistencyParams {
+        confidence: 0.6,
+        teacher: Teacher::MovingAverage,
+        ema_decay,
+        keep_teacher,
+        ..ConsistencyParams::default()
+    };
+    // With decay 0 the teacher is the model after every step: keeping it changes nothing.
+    let (model, model_history) = fit(11, Some((&extra, mean_teacher(0.0, false))));
+    let (teacher, teacher_history) = fit(11, Some((&extra, mean_teacher(0.0, true))));
+    assert_eq!(model_history, teacher_history);
+    assert!(weights_of(&model) == weights_of(&teacher));
+    // A slow teacher: the model trains the same way, but what is validated and returned
+    // is the average, which lags behind it.
+    let (model, model_history) = fit(11, Some((&extra, mean_teacher(0.9, false))));
+    let (teacher, teacher_history) = fit(11, Some((&extra, mean_teacher(0.9, true))));
+    for (m, t) in model_history.epochs.iter().zip(&teacher_history.epochs) {
+        assert_eq!(
+            (m.loss, m.accuracy, &m.unlabelled),
+            (t.loss, t.accuracy, &t.unlabelled)
+        );
+        assert_ne!(m.validation, t.validation, "epoch {}", m.epoch);
+    }
+    assert!(weights_of(&model) != weights_of(&teacher));
+}
+
+#[test]
 fn consistency_training_is_deterministic_with_a_seed() {
     let (_, extra, _) = data();
     for teacher in [Teacher::Model, Teacher::MovingAverage] {

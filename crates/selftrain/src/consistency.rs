@@ -52,6 +52,10 @@ pub struct ConsistencyParams {
     pub ramp_up_epochs: usize,
     /// Decay of the moving-average teacher's weights per step. Default 0.999.
     pub ema_decay: f64,
+    /// Validate and keep the moving-average teacher instead of the model being trained: its
+    /// weights are the ones early stopping picks and the run returns, as Mean Teacher
+    /// evaluates its teacher. Needs `teacher = "moving_average"`. Default false.
+    pub keep_teacher: bool,
     /// Hard targets (the confident class, as FixMatch) or the teacher's probability.
     /// Default true.
     pub hard_targets: bool,
@@ -84,6 +88,7 @@ impl Default for ConsistencyParams {
             weight: 1.0,
             ramp_up_epochs: 0,
             ema_decay: 0.999,
+            keep_teacher: false,
             hard_targets: true,
             balance_classes: false,
             threshold: Threshold::Fixed,
@@ -162,6 +167,12 @@ impl ConsistencyParams {
             return Err(invalid(
                 "consistency.ema_decay",
                 format!("{} is outside [0, 1)", self.ema_decay),
+            ));
+        }
+        if self.keep_teacher && self.teacher != Teacher::MovingAverage {
+            return Err(invalid(
+                "consistency.keep_teacher",
+                "true without a teacher to keep; set teacher = \"moving_average\"".into(),
             ));
         }
         if !(0.0..1.0).contains(&self.adaptive_decay) {

@@ -158,6 +158,13 @@ fn bad_method_parameters_are_clear_errors() {
         ),
         (
             ConsistencyParams {
+                keep_teacher: true,
+                ..base
+            },
+            "consistency.keep_teacher: true without a teacher to keep; set teacher = \"moving_average\"",
+        ),
+        (
+            ConsistencyParams {
                 strong: AugmentParams {
                     max_shift: 12,
                     ..AugmentParams::strong()

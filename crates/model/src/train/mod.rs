@@ -306,19 +306,29 @@ impl<'a> Trainer<'a> {
                     .count();
                 progress.batch_done(epoch, config.epochs, loss_sum / seen as f64);
             }
+            // The network this run keeps: the model, or Mean Teacher's moving average.
+            let kept = unlabelled
+                .as_ref()
+                .and_then(Unlabelled::kept_teacher)
+                .unwrap_or(model);
+            let validated = validation
+                .map(|v| Validation::measure_shifted(kept, v, prior_shift))
+                .transpose()?;
             let record = EpochRecord {
                 epoch,
                 loss: loss_sum / seen as f64,
                 accuracy: correct as f64 / seen as f64,
-                validation: validation
-                    .map(|v| Validation::measure_shifted(model, v, prior_shift))
-                    .transpose()?,
+                validation: validated,
                 unlabelled: unlabelled.as_mut().map(Unlabelled::finish_epoch),
             };
             let monitored = record.validation.as_ref().map_or(record.loss, |v| v.loss);
             let verdict = early.update(epoch, monitored);
             if verdict.improved {
-                best_weights = model.weights()?;
+                let kept = unlabelled
+                    .as_ref()
+                    .and_then(Unlabelled::kept_teacher)
+                    .unwrap_or(model);
+                best_weights = kept.weights()?;
             }
             let seconds = started.elapsed().as_secs_f64();
             progress.epoch_done(&self.label, config.epochs, &record, seconds);
@@ -350,6 +360,11 @@ impl<'a> Trainer<'a> {
             }
         }
         progress.stage_finished(&self.label);
+        if let Some(teacher) = unlabelled.as_ref().and_then(Unlabelled::kept_teacher) {
+            // The teacher's last weights, unless the best epoch's are restored below.
+            let last: HashMap<String, Tensor> = teacher.weights()?.into_iter().collect();
+            model.set_weights(&last, "", Path::new("the moving-average teacher"))?;
+        }
         if config.restore_best && stop != StopReason::Interrupted && !best_weights.is_empty() {
             let restored: HashMap<String, Tensor> = best_weights.into_iter().collect();
             model.set_weights(&restored, "", Path::new("best weights in memory"))?;

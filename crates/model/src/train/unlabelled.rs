@@ -153,6 +153,14 @@ impl<'d> Unlabelled<'d> {
         Ok(Some(loss))
     }
 
+    /// The moving-average teacher when it, not the model, is the network the run keeps
+    /// (`keep_teacher`).
+    pub(super) fn kept_teacher(&self) -> Option<&CraterCnn> {
+        self.teacher
+            .as_ref()
+            .filter(|_| self.params.params().keep_teacher)
+    }
+
     /// Moves the moving-average teacher towards the model after an optimiser step.
     pub(super) fn update_teacher(&self, model: &CraterCnn) -> Result<()> {
         let Some(teacher) = &self.teacher else {
