@@ -311,6 +311,14 @@ fn bad_configs_are_clear_errors() {
             "unknown variant `sometimes`",
         ),
         (
+            "[consistency]\nkeep_teacher = true\n",
+            "consistency.keep_teacher: true without a teacher to keep",
+        ),
+        (
+            "[data.hrsc]\nextra_windows = \"everywhere\"\n",
+            "unknown variant `everywhere`, expected `grid` or `candidates`",
+        ),
+        (
             "[consistency.strong]\nmax_shift = 11\n",
             "consistency.strong: max_shift 11 is beyond 4 px",
         ),
