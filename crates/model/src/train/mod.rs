@@ -314,22 +314,18 @@ impl<'a> Trainer<'a> {
             let validated = validation
                 .map(|v| Validation::measure_shifted(kept, v, prior_shift))
                 .transpose()?;
+            let loss = loss_sum / seen as f64;
+            let verdict = early.update(epoch, validated.as_ref().map_or(loss, |v| v.loss));
+            if verdict.improved {
+                best_weights = kept.weights()?;
+            }
             let record = EpochRecord {
                 epoch,
-                loss: loss_sum / seen as f64,
+                loss,
                 accuracy: correct as f64 / seen as f64,
                 validation: validated,
                 unlabelled: unlabelled.as_mut().map(Unlabelled::finish_epoch),
             };
-            let monitored = record.validation.as_ref().map_or(record.loss, |v| v.loss);
-            let verdict = early.update(epoch, monitored);
-            if verdict.improved {
-                let kept = unlabelled
-                    .as_ref()
-                    .and_then(Unlabelled::kept_teacher)
-                    .unwrap_or(model);
-                best_weights = kept.weights()?;
-            }
             let seconds = started.elapsed().as_secs_f64();
             progress.epoch_done(&self.label, config.epochs, &record, seconds);
             history.epochs.push(record);
