@@ -107,6 +107,37 @@ fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the
 }
 
 #[test]
+fn flipped_members_are_the_last_ones_and_learn_from_flipped_blocks_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bench");
+    craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 3).unwrap();
+    let plain = recipe(dir.path(), &root, 2);
+    let mixed = dir.path().join("mixed.toml");
+    let text = std::fs::read_to_string(&plain).unwrap();
+    std::fs::write(&mixed, format!("flipped_members = 1\n{text}")).unwrap();
+    let weights = |config: &Path, run: &str, member: usize| {
+        let out = dir.path().join(run);
+        if !out.exists() {
+            let trained = train(config, &out, &[]);
+            assert!(
+                trained.status.success(),
+                "{}",
+                String::from_utf8_lossy(&trained.stderr)
+            );
+        }
+        std::fs::read(out.join(format!("member-{member}/model.safetensors"))).unwrap()
+    };
+    // The first member and the proposal network (whose hard examples both learn from) see
+    // the blocks as they are: the same weights as without flips.
+    assert!(weights(&plain, "plain", 1) == weights(&mixed, "mixed", 1));
+    // The last member, same seed and blocks, also learnt from their flips.
+    assert!(weights(&plain, "plain", 2) != weights(&mixed, "mixed", 2));
+    let summary = std::fs::read_to_string(dir.path().join("mixed/training.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["recipe"]["flipped_members"], 1);
+}
+
+#[test]
 fn leave_one_out_prints_a_row_per_tile_and_the_mean() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("bench");
@@ -141,6 +172,11 @@ fn bad_recipes_are_one_line_naming_the_setting() {
     std::fs::write(&unknown, "member_count = 3\n").unwrap();
     let run = train(&unknown, &dir.path().join("x"), &[]);
     assert_one_line(&run, "member_count");
+    let flipped = dir.path().join("flipped.toml");
+    let text = std::fs::read_to_string(recipe(dir.path(), &root, 2)).unwrap();
+    std::fs::write(&flipped, format!("flipped_members = 3\n{text}")).unwrap();
+    let run = train(&flipped, &dir.path().join("x"), &[]);
+    assert_one_line(&run, "flipped_members = 3");
     // A benchmark folder that is not there.
     let config = recipe(dir.path(), &dir.path().join("missing"), 1);
     let run = train(&config, &dir.path().join("x"), &[]);
