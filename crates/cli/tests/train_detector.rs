@@ -10,9 +10,16 @@ use common::{assert_one_line, craters, s};
 
 /// A recipe for the toy benchmark at `root`: craters of 8–28 px, two small networks.
 fn recipe(dir: &Path, root: &Path, members: usize) -> std::path::PathBuf {
-    let path = dir.join(format!("recipe-{members}.toml"));
+    recipe_with(dir, root, members, "")
+}
+
+/// [`recipe`] with the top-level settings `top` (one `key = value` per line) added; the
+/// file is named after them.
+fn recipe_with(dir: &Path, root: &Path, members: usize, top: &str) -> std::path::PathBuf {
+    let tag: String = top.chars().filter(char::is_ascii_alphanumeric).collect();
+    let path = dir.join(format!("recipe-{members}{tag}.toml"));
     let text = format!(
-        r#"members = {members}
+        r#"{top}members = {members}
 [data]
 root = "{}"
 train_tiles = ["a", "b", "c"]
@@ -112,9 +119,7 @@ fn flipped_members_are_the_last_ones_and_learn_from_flipped_blocks_too() {
     let root = dir.path().join("bench");
     craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 3).unwrap();
     let plain = recipe(dir.path(), &root, 2);
-    let mixed = dir.path().join("mixed.toml");
-    let text = std::fs::read_to_string(&plain).unwrap();
-    std::fs::write(&mixed, format!("flipped_members = 1\n{text}")).unwrap();
+    let mixed = recipe_with(dir.path(), &root, 2, "flipped_members = 1\n");
     let weights = |config: &Path, run: &str, member: usize| {
         let out = dir.path().join(run);
         if !out.exists() {
@@ -172,9 +177,7 @@ fn bad_recipes_are_one_line_naming_the_setting() {
     std::fs::write(&unknown, "member_count = 3\n").unwrap();
     let run = train(&unknown, &dir.path().join("x"), &[]);
     assert_one_line(&run, "member_count");
-    let flipped = dir.path().join("flipped.toml");
-    let text = std::fs::read_to_string(recipe(dir.path(), &root, 2)).unwrap();
-    std::fs::write(&flipped, format!("flipped_members = 3\n{text}")).unwrap();
+    let flipped = recipe_with(dir.path(), &root, 2, "flipped_members = 3\n");
     let run = train(&flipped, &dir.path().join("x"), &[]);
     assert_one_line(&run, "flipped_members = 3");
     // A benchmark folder that is not there.
