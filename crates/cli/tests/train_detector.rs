@@ -114,7 +114,8 @@ fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the
 }
 
 #[test]
-fn flipped_members_are_the_last_ones_and_learn_from_flipped_blocks_too() {
+fn flipped_members_are_the_last_ones_and_learn_from_flipped_blocks_too_and_a_flipped_proposal_mines_for_them()
+{
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("bench");
     craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 3).unwrap();
@@ -137,9 +138,35 @@ fn flipped_members_are_the_last_ones_and_learn_from_flipped_blocks_too() {
     assert!(weights(&plain, "plain", 1) == weights(&mixed, "mixed", 1));
     // The last member, same seed and blocks, also learnt from their flips.
     assert!(weights(&plain, "plain", 2) != weights(&mixed, "mixed", 2));
-    let summary = std::fs::read_to_string(dir.path().join("mixed/training.json")).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
-    assert_eq!(summary["recipe"]["flipped_members"], 1);
+    let summary = |run: &str| {
+        let text = std::fs::read_to_string(dir.path().join(run).join("training.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    assert_eq!(summary("mixed")["recipe"]["flipped_members"], 1);
+
+    // With a second, flipped proposal network the first member is still the same; the
+    // flipped one learns from that network's hypotheses, and the card counts both's.
+    let two = recipe_with(
+        dir.path(),
+        &root,
+        2,
+        "flipped_members = 1\nflipped_proposal = true\n",
+    );
+    assert!(weights(&plain, "plain", 1) == weights(&two, "two", 1));
+    assert!(weights(&mixed, "mixed", 2) != weights(&two, "two", 2));
+    let blocks = |run: &str| {
+        let mined = &summary(run)["mined"];
+        ["positives", "negatives", "left_out"]
+            .map(|k| mined[k].as_u64().unwrap())
+            .iter()
+            .sum::<u64>()
+    };
+    assert!(
+        blocks("two") > blocks("mixed"),
+        "{} vs {}",
+        blocks("two"),
+        blocks("mixed")
+    );
 }
 
 #[test]
@@ -180,6 +207,9 @@ fn bad_recipes_are_one_line_naming_the_setting() {
     let flipped = recipe_with(dir.path(), &root, 2, "flipped_members = 3\n");
     let run = train(&flipped, &dir.path().join("x"), &[]);
     assert_one_line(&run, "flipped_members = 3");
+    let alone = recipe_with(dir.path(), &root, 2, "flipped_proposal = true\n");
+    let run = train(&alone, &dir.path().join("x"), &[]);
+    assert_one_line(&run, "flipped_proposal = true");
     // A benchmark folder that is not there.
     let config = recipe(dir.path(), &dir.path().join("missing"), 1);
     let run = train(&config, &dir.path().join("x"), &[]);

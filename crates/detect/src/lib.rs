@@ -76,7 +76,7 @@ pub use error::{Error, Result};
 pub use evaluate::{Evaluation, catalogue_circles, evaluate};
 pub use gis::{CIRCLE_VERTICES, write_shapefiles};
 pub use level::{ImageWindow, Level};
-pub use mining::{NEAR_CENTRE, NEAR_RADIUS_FACTOR, label_hypotheses};
+pub use mining::{Mined, NEAR_CENTRE, NEAR_RADIUS_FACTOR, label_hypotheses};
 pub use overlay::overlay;
 pub use peaks::{Peak, find_peaks};
 pub use placement::{CountedArea, Placement};
@@ -89,8 +89,8 @@ pub use scan::{
 };
 pub use suppress::suppress_overlaps;
 pub use train::{
-    DetectorRecipe, HeldOutFigures, Mined, TileThreshold, TrainedDetector, ValidDetectorRecipe,
-    score_held_out, train_detector,
+    DetectorRecipe, HeldOutFigures, TileThreshold, TrainedDetector, ValidDetectorRecipe, score_held_out,
+    train_detector,
 };
 pub use window_scan::{core_hypotheses, core_source};
 

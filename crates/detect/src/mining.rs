@@ -6,14 +6,79 @@
 //! (`tools/detect_errors.py`). Windows cut where the network itself fires teach it those
 //! differences; random windows rarely show them.
 
-use craters_dataset::hrsc::Crater;
+use craters_dataset::hrsc::{BLOCK_PER_CRATER_RADIUS, Crater};
+use craters_dataset::{Dataset, Stretch, Tile};
 use craters_metrics::detection::{Circle, Detection, MatchRule};
+use craters_model::CraterCnn;
+
+use crate::config::ValidDetectConfig;
+use crate::error::Result;
+use crate::scan::{NoProgress, detect_with_progress};
 
 /// A hypothesis is near a catalogued crater (and neither a clean positive nor a clean
 /// negative) when its centre lies within this many crater radii…
 pub const NEAR_CENTRE: f64 = 1.0;
 /// …and its radius within this factor of the crater's, either way.
 pub const NEAR_RADIUS_FACTOR: f64 = 3.0;
+
+/// What the proposal network's hypotheses on the training tiles gave (summed over both
+/// proposal networks with `flipped_proposal`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Mined {
+    /// Hypotheses on a catalogued crater.
+    pub positives: usize,
+    /// Hypotheses with no catalogued crater near.
+    pub negatives: usize,
+    /// Hypotheses near a crater but not on it, left out.
+    pub left_out: usize,
+}
+
+/// `base` followed by the blocks of `proposal`'s hypotheses on each training tile, labelled
+/// by the tile's catalogue ([`label_hypotheses`]; those near a crater but not on it are left
+/// out), and how many of each.
+pub(crate) fn mine(
+    proposal: &CraterCnn,
+    base: &Dataset,
+    tile_data: &[(Tile, Vec<Crater>)],
+    config: &ValidDetectConfig,
+    stretch: Stretch,
+) -> Result<(Dataset, Mined)> {
+    let mut pixels = base.pixels().to_vec();
+    let mut labels = base.labels().unwrap_or_default().to_vec();
+    let mut mined = Mined::default();
+    for (plain, catalogue) in tile_data {
+        let found = detect_with_progress(std::slice::from_ref(proposal), plain, config, &NoProgress)?;
+        let tile_labels = label_hypotheses(
+            &found.detections,
+            catalogue,
+            &config.matching,
+            config.min_diameter,
+        );
+        let stretched = plain.stretched(stretch);
+        for (d, label) in found.detections.iter().zip(tile_labels) {
+            let block = label.and_then(|_| {
+                let half_side = (d.circle.r * BLOCK_PER_CRATER_RADIUS).round();
+                stretched.reflected_block(d.circle.x, d.circle.y, half_side)
+            });
+            match (label, block) {
+                (Some(label), Some(block)) => {
+                    pixels.extend(block);
+                    labels.push(label);
+                    if label == 1 {
+                        mined.positives += 1;
+                    } else {
+                        mined.negatives += 1;
+                    }
+                }
+                _ => mined.left_out += 1,
+            }
+        }
+    }
+    Ok((
+        Dataset::new(base.source().to_path_buf(), pixels, Some(labels))?,
+        mined,
+    ))
+}
 
 /// The label of each hypothesis: 1 when it matches (by `rule`) a catalogued crater of
 /// diameter ≥ `min_diameter`; 0 when no catalogued crater of any size is near it (centre

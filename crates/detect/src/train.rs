@@ -8,8 +8,9 @@
 //!    ([`label_hypotheses`]): craters it found, and the texture it mistook for craters.
 //! 3. `members` networks (seeds `seed`, `seed + 1`, …) learn from all of it (with
 //!    `flip_top_bottom`, also from each block flipped top to bottom; with `flipped_members
-//!    = k`, only the last k do); the detector scores a window by their mean
-//!    ([`detect_with_progress`]).
+//!    = k`, only the last k do; with `flipped_proposal`, those learn from the hypotheses
+//!    of a second proposal network that learnt the flipped blocks too); the detector
+//!    scores a window by their mean ([`detect_with_progress`]).
 //! 4. The threshold is the median over the training tiles of the best-F1 threshold of the
 //!    ensemble on each: no tile the detector is scored on takes part.
 
@@ -25,7 +26,7 @@ use crate::card::ModelCard;
 use crate::config::{DetectConfig, ValidDetectConfig};
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
-use crate::mining::label_hypotheses;
+use crate::mining::{Mined, mine};
 use crate::scan::{NoProgress, detect_with_progress};
 
 /// Most ensemble members a recipe may ask for.
@@ -57,6 +58,11 @@ pub struct DetectorRecipe {
     /// (on the HRSC tiles six members, three of them flipped, scored no better held out
     /// than the three unflipped ones: README, "The shipped detector").
     pub flipped_members: usize,
+    /// Train a second proposal network on the blocks and their top–bottom flips, and let
+    /// the flipped members learn from its mined hypotheses instead of the first one's: two
+    /// detectors in one ensemble. Needs `flipped_members` ≥ 1 and `flip_top_bottom = false`.
+    /// Default false.
+    pub flipped_proposal: bool,
     /// Share of the labelled blocks kept apart for early stopping. Default 0.1.
     pub validation_fraction: f64,
     /// Seed of the split, the proposal network and the first member. Default 1.
@@ -95,6 +101,7 @@ impl Default for DetectorRecipe {
             },
             flip_top_bottom: false,
             flipped_members: 0,
+            flipped_proposal: false,
             validation_fraction: 0.1,
             seed: 1,
             detect: DetectConfig::default(),
@@ -144,6 +151,13 @@ impl DetectorRecipe {
                 "flipped_members",
                 self.flipped_members.to_string(),
                 "at most `members` networks",
+            );
+        }
+        if self.flipped_proposal && (self.flipped_members == 0 || self.flip_top_bottom) {
+            return bad(
+                "flipped_proposal",
+                "true".into(),
+                "false unless flipped_members ≥ 1 and flip_top_bottom = false (it mines for the flipped members only)",
             );
         }
         if !(self.validation_fraction > 0.0 && self.validation_fraction < 0.5) {
@@ -203,17 +217,6 @@ pub struct TileThreshold {
     pub threshold: f64,
     /// The F1 there (a training tile: not a held-out figure).
     pub f1: f64,
-}
-
-/// What the proposal network's hypotheses on the training tiles gave.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
-pub struct Mined {
-    /// Hypotheses on a catalogued crater.
-    pub positives: usize,
-    /// Hypotheses with no catalogued crater near.
-    pub negatives: usize,
-    /// Hypotheses near a crater but not on it, left out.
-    pub left_out: usize,
 }
 
 /// A trained detector and how it came about.
@@ -276,64 +279,50 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
         tiles.join(", ")
     ));
 
-    let proposal = fit(
-        recipe,
-        &base.data,
-        &recipe.proposal,
-        recipe.seed,
-        recipe.flip_top_bottom,
-        "proposal",
-        progress,
-    )?;
-    let mut pixels = base.data.pixels().to_vec();
-    let mut labels = base.data.labels().unwrap_or_default().to_vec();
-    let mut mined = Mined::default();
     let config = recipe.detect_config();
     // Each training tile and its catalogue, read once for mining and for the threshold.
     let tile_data = tiles
         .iter()
         .map(|name| Ok((Tile::load(&folder.tile_path(name))?, folder.catalogue(name)?)))
         .collect::<Result<Vec<_>>>()?;
-    for (plain, catalogue) in &tile_data {
-        let found = detect_with_progress(std::slice::from_ref(&proposal), plain, config, &NoProgress)?;
-        let tile_labels = label_hypotheses(
-            &found.detections,
-            catalogue,
-            &config.matching,
-            config.min_diameter,
-        );
-        let stretched = plain.stretched(params.stretch);
-        for (d, label) in found.detections.iter().zip(tile_labels) {
-            let block = label.and_then(|_| {
-                let half_side = (d.circle.r * craters_dataset::hrsc::BLOCK_PER_CRATER_RADIUS).round();
-                stretched.reflected_block(d.circle.x, d.circle.y, half_side)
-            });
-            match (label, block) {
-                (Some(label), Some(block)) => {
-                    pixels.extend(block);
-                    labels.push(label);
-                    if label == 1 {
-                        mined.positives += 1;
-                    } else {
-                        mined.negatives += 1;
-                    }
-                }
-                _ => mined.left_out += 1,
-            }
-        }
-    }
-    progress.note(&format!(
-        "mined {} crater and {} non-crater blocks where the proposal network fired ({} near a crater left out)",
-        mined.positives, mined.negatives, mined.left_out
-    ));
-    let all = Dataset::new(base.data.source().to_path_buf(), pixels, Some(labels))?;
+    let mut mined = Mined::default();
+    let mut mine_with = |flipped: bool, label: &str| -> Result<Dataset> {
+        let proposal = fit(
+            recipe,
+            &base.data,
+            &recipe.proposal,
+            recipe.seed,
+            flipped,
+            label,
+            progress,
+        )?;
+        let (all, found) = mine(&proposal, &base.data, &tile_data, config, params.stretch)?;
+        progress.note(&format!(
+            "mined {} crater and {} non-crater blocks where the {label} network fired ({} near a crater left out)",
+            found.positives, found.negatives, found.left_out
+        ));
+        mined.positives += found.positives;
+        mined.negatives += found.negatives;
+        mined.left_out += found.left_out;
+        Ok(all)
+    };
+    let all = mine_with(recipe.flip_top_bottom, "proposal")?;
+    let flipped_all = if recipe.flipped_proposal {
+        Some(mine_with(true, "flipped proposal")?)
+    } else {
+        None
+    };
     let members = (0..recipe.members)
         .map(|k| {
             let label = format!("member {}/{}", k + 1, recipe.members);
             let flipped = recipe.flip_top_bottom || k >= recipe.members - recipe.flipped_members;
+            let data = match &flipped_all {
+                Some(flipped_all) if flipped => flipped_all,
+                _ => &all,
+            };
             fit(
                 recipe,
-                &all,
+                data,
                 &recipe.member,
                 recipe.seed + k as u64,
                 flipped,
@@ -520,6 +509,21 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_recipes_load_and_differ_only_where_they_say() {
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let shipped = DetectorRecipe::load(&configs.join("detector.toml")).unwrap();
+        let two = DetectorRecipe::load(&configs.join("detector-two-proposals.toml")).unwrap();
+        assert!(two.flipped_proposal);
+        let undone = DetectorRecipe {
+            members: 3,
+            flipped_members: 0,
+            flipped_proposal: false,
+            ..(*two).clone()
+        };
+        assert_eq!(undone, *shipped);
+    }
+
+    #[test]
     fn bad_recipes_name_the_setting() {
         let message = |r: DetectorRecipe| r.check().unwrap_err().to_string();
         let members = DetectorRecipe {
@@ -544,6 +548,15 @@ mod tests {
             ..DetectorRecipe::default()
         };
         assert!(message(flipped).contains("flipped_members = 4"));
+        for (flipped_members, flip_top_bottom) in [(0, false), (1, true)] {
+            let proposal = DetectorRecipe {
+                flipped_members,
+                flip_top_bottom,
+                flipped_proposal: true,
+                ..DetectorRecipe::default()
+            };
+            assert!(message(proposal).contains("flipped_proposal = true"));
+        }
         assert!(DetectorRecipe::default().check().is_ok());
     }
 }
