@@ -15,6 +15,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 
 TILES = ["1_24", "1_25", "2_24", "2_25", "3_24"]
 
@@ -22,7 +23,9 @@ TILES = ["1_24", "1_25", "2_24", "2_25", "3_24"]
 def detect(args, model, tile, out, threshold):
     cmd = [args.craters, "detect", f"{args.root}/tiles/tile{tile}.pgm", "--model", model,
            "--catalogue", f"{args.root}/gt/{tile}_gt.csv", "--out", out, "--threshold", str(threshold)]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if run.returncode != 0:
+        sys.exit(f"ensemble_folds: {' '.join(cmd)} failed: {run.stderr.strip()}")
     with open(os.path.join(out, "metrics.json")) as f:
         return json.load(f)["evaluation"]["report"]
 
@@ -34,7 +37,14 @@ def main():
     p.add_argument("--craters", default="target/release/craters")
     p.add_argument("--out", required=True, help="a new folder for the ensembles and scans")
     args = p.parse_args()
-    os.makedirs(args.out)  # never into an existing folder: nothing of the user's is replaced
+    if os.path.exists(args.out):  # never into an existing folder: nothing of the user's is replaced
+        sys.exit(f"ensemble_folds: {args.out} exists; expected a new folder for the ensembles")
+    for run in args.folds:
+        for tile in TILES:
+            if not os.path.isdir(os.path.join(run, tile, "member-1")):
+                sys.exit(f"ensemble_folds: {run}/{tile}/member-1 is missing; expected the --out of "
+                         "craters train-detector --leave-one-out")
+    os.makedirs(args.out)
     print("| tile left out | members | threshold (training tiles' best F1: median) | strict P / R / F1 |")
     print("|---|---|---|---|")
     f1s = []
