@@ -33,6 +33,14 @@ pub struct Mined {
     pub left_out: usize,
 }
 
+impl std::ops::AddAssign for Mined {
+    fn add_assign(&mut self, other: Mined) {
+        self.positives += other.positives;
+        self.negatives += other.negatives;
+        self.left_out += other.left_out;
+    }
+}
+
 /// `base` followed by the blocks of `proposal`'s hypotheses on each training tile, labelled
 /// by the tile's catalogue ([`label_hypotheses`]; those near a crater but not on it are left
 /// out), and how many of each.

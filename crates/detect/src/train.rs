@@ -301,9 +301,7 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
             "mined {} crater and {} non-crater blocks where the {label} network fired ({} near a crater left out)",
             found.positives, found.negatives, found.left_out
         ));
-        mined.positives += found.positives;
-        mined.negatives += found.negatives;
-        mined.left_out += found.left_out;
+        mined += found;
         Ok(all)
     };
     let all = mine_with(recipe.flip_top_bottom, "proposal")?;
