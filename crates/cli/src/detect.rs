@@ -15,16 +15,15 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         Some(dir) => Detector::load(dir)?,
         None => Detector::shipped()?,
     };
-    let mut config = match &args.config {
-        Some(path) => DetectConfig::load(path)?,
-        None => DetectConfig::default().check()?,
+    // The settings file's, else the defaults with the model card's threshold and border
+    // margin; --threshold over either.
+    let settings = match &args.config {
+        Some(path) => Some((*DetectConfig::load(path)?).clone()),
+        None => None,
     };
-    // The threshold: --threshold, else the settings file's, else the model card's.
-    match (args.threshold, &args.config, detector.threshold()) {
-        (Some(threshold), _, _) | (None, None, Some(threshold)) => {
-            config = config.with_threshold(threshold)?;
-        }
-        _ => {}
+    let mut config = detector.settings(settings)?;
+    if let Some(threshold) = args.threshold {
+        config = config.with_threshold(threshold)?;
     }
     if args.scan.is_some() || args.piece.is_some() {
         let mut settings = (*config).clone();

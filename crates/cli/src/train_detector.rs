@@ -29,7 +29,7 @@ pub fn run(args: &TrainDetectorArgs) -> anyhow::Result<()> {
     output.write_folder(|dir: &Path| -> anyhow::Result<()> {
         if !args.leave_one_out {
             let trained = train_detector(&recipe, &progress)?;
-            trained.save(dir, &card(&recipe.data.train_tiles, args.config.as_deref()))?;
+            trained.save(dir, &card(&recipe, args.config.as_deref()))?;
             write_summary(dir, &recipe, &trained, None)?;
             println!(
                 "{}: {} networks, threshold {:.3} (median of the training tiles' best-F1 thresholds: {}); {:.0} s",
@@ -57,7 +57,7 @@ pub fn run(args: &TrainDetectorArgs) -> anyhow::Result<()> {
             )?;
             let fold_dir = dir.join(tile);
             std::fs::create_dir_all(&fold_dir)?;
-            trained.save(&fold_dir, &card(&fold.data.train_tiles, args.config.as_deref()))?;
+            trained.save(&fold_dir, &card(&fold, args.config.as_deref()))?;
             write_summary(&fold_dir, &fold, &trained, Some(&figures))?;
             let line = row(&figures, &trained);
             println!("{line}");
@@ -124,7 +124,11 @@ fn tile_thresholds(trained: &TrainedDetector) -> String {
     s
 }
 
-fn card(tiles: &[String], config: Option<&Path>) -> ModelCard {
+/// The card of a detector trained by `recipe`: its threshold is filled in on saving, and it
+/// carries the recipe's border margin, under which that threshold was chosen.
+fn card(recipe: &DetectorRecipe, config: Option<&Path>) -> ModelCard {
+    let tiles = &recipe.data.train_tiles;
+    let margin = recipe.detect.border_margin;
     let recipe = config.map_or("the built-in recipe".into(), |p| p.display().to_string());
     ModelCard {
         name: "hrsc-detector".into(),
@@ -136,6 +140,7 @@ fn card(tiles: &[String], config: Option<&Path>) -> ModelCard {
         input: "one band of gray levels, north up, lit from the west; 8-bit as the HRSC nadir panchromatic tiles, wider samples stretched; each pixel standardised over the 48×48 square around it".into(),
         smallest_reliable_diameter_m: 200.0,
         threshold: 0.5,
+        border_margin: (margin > 0.0).then_some(margin),
     }
 }
 

@@ -56,6 +56,9 @@ fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the
     let root = dir.path().join("bench");
     craters_dataset::hrsc::write_toy_benchmark(&root, &["a", "b", "c"], 160, 3).unwrap();
     let config = recipe(dir.path(), &root, 2);
+    // The recipe ends in its [detect] section: the scan drops craters at the border.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}border_margin = 0.5\n")).unwrap();
     let mut weights = Vec::new();
     for run in ["one", "two"] {
         let out = dir.path().join(run);
@@ -82,8 +85,9 @@ fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the
     let first = std::fs::read(dir.path().join("one/member-1/model.safetensors")).unwrap();
     assert!(first != weights[0]);
 
-    // `detect --model` takes the folder and its card's threshold.
+    // `detect --model` takes the folder, its card's threshold and border margin.
     let card = std::fs::read_to_string(dir.path().join("one/card.toml")).unwrap();
+    assert!(card.contains("border_margin = 0.5"), "{card}");
     let threshold: f64 = card
         .lines()
         .find_map(|l| l.strip_prefix("threshold = "))
@@ -107,6 +111,7 @@ fn a_trained_detector_is_a_model_folder_for_detect_and_the_same_recipe_gives_the
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(found.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(metrics["threshold"].as_f64().unwrap(), threshold);
+    assert_eq!(metrics["config"]["border_margin"].as_f64(), Some(0.5));
 
     // The output rule: an existing folder only with --force.
     let again = train(&config, &dir.path().join("one"), &[]);

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use craters_model::CraterCnn;
 
+use crate::config::{DetectConfig, ValidDetectConfig};
 use crate::error::{Error, Result};
 
 /// What a detector expects and promises, read from `card.toml` beside its weights.
@@ -26,6 +27,10 @@ pub struct ModelCard {
     pub smallest_reliable_diameter_m: f64,
     /// Its operating threshold (score ≥ this is a crater), chosen on training data.
     pub threshold: f64,
+    /// The `border_margin` it was chosen with (crater radii; detections whose centre lies
+    /// closer to the image's border are dropped); none: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub border_margin: Option<f64>,
 }
 
 impl ModelCard {
@@ -46,11 +51,14 @@ impl ModelCard {
         if !positive(card.ground_sampling_m)
             || !positive(card.smallest_reliable_diameter_m)
             || !(0.0..=1.0).contains(&card.threshold)
+            || card
+                .border_margin
+                .is_some_and(|m| !(0.0..=crate::config::MAX_BORDER_MARGIN).contains(&m))
         {
             return Err(Error::ConfigSyntax {
                 path: path.into(),
                 message:
-                    "ground_sampling_m and smallest_reliable_diameter_m must be positive, threshold in [0, 1]"
+                    "ground_sampling_m and smallest_reliable_diameter_m must be positive, threshold in [0, 1], border_margin in [0, 2]"
                         .into(),
             });
         }
@@ -134,6 +142,22 @@ impl Detector {
     pub fn threshold(&self) -> Option<f64> {
         self.card.as_ref().map(|c| c.threshold)
     }
+
+    /// The settings a scan with this detector uses: `config` when one is given (a settings
+    /// file decides everything, as it did when the card's figures were measured), else the
+    /// defaults with the card's threshold and border margin.
+    pub fn settings(&self, config: Option<DetectConfig>) -> Result<ValidDetectConfig> {
+        match (config, &self.card) {
+            (Some(config), _) => config.check(),
+            (None, None) => DetectConfig::default().check(),
+            (None, Some(card)) => DetectConfig {
+                threshold: card.threshold,
+                border_margin: card.border_margin.unwrap_or(0.0),
+                ..DetectConfig::default()
+            }
+            .check(),
+        }
+    }
 }
 
 /// Where the shipped detector's files live in the repository (for messages).
@@ -189,5 +213,43 @@ mod tests {
         let text = SHIPPED_CARD.replace("ground_sampling_m = 12.5", "ground_sampling_m = -1");
         let e = ModelCard::from_toml(Path::new("m/card.toml"), &text).unwrap_err();
         assert!(e.to_string().contains("ground_sampling_m"), "{e}");
+        let text = SHIPPED_CARD.replace("border_margin = 0.5", "border_margin = 3.0");
+        let e = ModelCard::from_toml(Path::new("m/card.toml"), &text).unwrap_err();
+        assert!(e.to_string().contains("border_margin in [0, 2]"), "{e}");
+    }
+
+    #[test]
+    fn a_scan_without_settings_takes_the_cards_threshold_and_border_margin() {
+        let mut detector = Detector::shipped().unwrap();
+        let card = detector.card.clone().unwrap();
+        let margin = |m: Option<f64>| ModelCard {
+            border_margin: m,
+            ..card.clone()
+        };
+        detector.card = Some(margin(Some(0.75)));
+        let config = detector.settings(None).unwrap();
+        assert_eq!((config.threshold, config.border_margin), (card.threshold, 0.75));
+        detector.card = Some(margin(None));
+        assert_eq!(detector.settings(None).unwrap().border_margin, 0.0);
+        // A settings file decides everything, as without a card.
+        let given = DetectConfig {
+            threshold: 0.6,
+            ..DetectConfig::default()
+        };
+        detector.card = Some(margin(Some(0.75)));
+        let config = detector.settings(Some(given.clone())).unwrap();
+        assert_eq!((config.threshold, config.border_margin), (0.6, 0.0));
+        detector.card = None;
+        assert_eq!(*detector.settings(None).unwrap(), DetectConfig::default());
+        // The card written by toml and read back keeps the margin; without one, no key.
+        let text = toml::to_string(&margin(Some(0.5))).unwrap();
+        assert!(text.contains("border_margin = 0.5"), "{text}");
+        assert_eq!(
+            ModelCard::from_toml(Path::new("card.toml"), &text)
+                .unwrap()
+                .border_margin,
+            Some(0.5)
+        );
+        assert!(!toml::to_string(&margin(None)).unwrap().contains("border_margin"));
     }
 }

@@ -367,12 +367,16 @@ impl Setup {
                     if !((i0..i1).contains(&i) && (j0..j1).contains(&j)) {
                         continue; // the neighbouring piece's window
                     }
+                    let circle = Circle {
+                        x: to_tile(peak.x, plan.level.width, tile_w),
+                        y: to_tile(peak.y, plan.level.height, tile_h),
+                        r: plan.crater_radius,
+                    };
+                    if border_distance(&circle, (tile_w, tile_h)) < config.border_margin * circle.r {
+                        continue; // partly outside the image, where the mirrored border misleads
+                    }
                     hypotheses.push(Detection {
-                        circle: Circle {
-                            x: to_tile(peak.x, plan.level.width, tile_w),
-                            y: to_tile(peak.y, plan.level.height, tile_h),
-                            r: plan.crater_radius,
-                        },
+                        circle,
                         score: peak.score,
                     });
                 }
@@ -383,6 +387,13 @@ impl Setup {
         progress.finished();
         Ok((hypotheses, windows))
     }
+}
+
+/// Distance from a circle's centre (image pixel coordinates: pixel `i` spans `i − 0.5` to
+/// `i + 0.5`) to the nearest border of an image of `size` (columns, rows).
+pub(crate) fn border_distance(c: &Circle, size: (usize, usize)) -> f64 {
+    let (w, h) = (size.0 as f64, size.1 as f64);
+    (c.x + 0.5).min(c.y + 0.5).min(w - 0.5 - c.x).min(h - 0.5 - c.y)
 }
 
 /// The windows of one piece at one level: the grid points it owns and the grid it scores.

@@ -280,6 +280,13 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
     ));
 
     let config = recipe.detect_config();
+    // Mining keeps the hypotheses at the image border that the scan would drop: the
+    // patterns the mirrored border makes there are hard examples the members learn to reject.
+    let mining_config = DetectConfig {
+        border_margin: 0.0,
+        ..(**config).clone()
+    }
+    .check()?;
     // Each training tile and its catalogue, read once for mining and for the threshold.
     let tile_data = tiles
         .iter()
@@ -296,7 +303,7 @@ pub fn train_detector(recipe: &ValidDetectorRecipe, progress: &SharedProgress) -
             label,
             progress,
         )?;
-        let (all, found) = mine(&proposal, &base.data, &tile_data, config, params.stretch)?;
+        let (all, found) = mine(&proposal, &base.data, &tile_data, &mining_config, params.stretch)?;
         progress.note(&format!(
             "mined {} crater and {} non-crater blocks where the {label} network fired ({} near a crater left out)",
             found.positives, found.negatives, found.left_out

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use craters_dataset::hrsc::{Crater, HrscFolder, write_toy_benchmark};
 use craters_dataset::{OutputParams, Tile};
 use craters_detect::{
-    DetectConfig, DetectSummary, Detector, NoProgress, Placement, PlacementParams, ValidDetectConfig,
-    craters_csv, evaluate, overlay, run,
+    DetectConfig, DetectSummary, Detector, ImageWindow, NoProgress, Placement, PlacementParams,
+    ValidDetectConfig, core_hypotheses, craters_csv, detect_with_progress, evaluate, overlay, run,
 };
 use craters_metrics::detection::{Circle, Detection};
 use craters_model::{CraterCnn, SeedCnnConfig};
@@ -304,8 +304,63 @@ fn a_settings_file_is_read_checked_and_its_faults_named() {
     );
     assert!(load_err("stride = 3.0\n").contains("stride = 3"));
     assert!(load_err("nms_radius_ratio = 0.5\n").contains("nms_radius_ratio = 0.5"));
+    assert_eq!(
+        load_err("border_margin = 2.5\n"),
+        "detect config: border_margin = 2.5: expected a number of crater radii in [0, 2]"
+    );
+    assert!(load_err("border_margin = -0.1\n").contains("border_margin = -0.1"));
     let missing = DetectConfig::load(&dir.path().join("none.toml"))
         .unwrap_err()
         .to_string();
     assert!(missing.contains("none.toml"), "{missing}");
+}
+
+#[test]
+fn a_border_margin_drops_the_hypotheses_centred_near_the_image_border() {
+    let dir = tempfile::tempdir().unwrap();
+    let (folder, model) = setup(dir.path());
+    let tile = folder.tile("a").unwrap();
+    let detector = Detector::load(&model).unwrap();
+    let (w, h) = (tile.width(), tile.height());
+    // Distance of a centre to the nearest border, in its radii.
+    let margin = |d: &Detection| {
+        let c = &d.circle;
+        (c.x + 0.5)
+            .min(c.y + 0.5)
+            .min(w as f64 - 0.5 - c.x)
+            .min(h as f64 - 0.5 - c.y)
+            / c.r
+    };
+    // The hypotheses before suppression (the whole image as one core).
+    let hypotheses = |border_margin: f64| {
+        let config = DetectConfig {
+            border_margin,
+            ..small()
+        };
+        core_hypotheses(
+            &detector.members,
+            &ImageWindow::whole(tile.image()),
+            (w, h),
+            (0..w, 0..h),
+            &config.check().unwrap(),
+        )
+        .unwrap()
+    };
+    let all = hypotheses(0.0);
+    // The untrained network finds peaks everywhere, at the border too.
+    assert!(
+        all.iter().any(|d| margin(d) < 0.5),
+        "no hypothesis near the border to drop"
+    );
+    let clear: Vec<Detection> = all.iter().filter(|d| margin(d) >= 0.5).copied().collect();
+    assert_eq!(hypotheses(0.5), clear);
+    // And the whole scan's detections keep clear of the border.
+    let config = DetectConfig {
+        border_margin: 0.5,
+        ..small()
+    };
+    let found =
+        detect_with_progress(&detector.members, &tile, &config.check().unwrap(), &NoProgress).unwrap();
+    assert!(!found.detections.is_empty());
+    assert!(found.detections.iter().all(|d| margin(d) >= 0.5));
 }

@@ -62,18 +62,14 @@ fn set_threads(threads: usize) -> PyResult<()> {
     Ok(())
 }
 
-/// Detection settings: TOML text with the keys of `craters detect --config` (unknown keys
-/// are errors), or the defaults; then the threshold.
-fn settings(config: Option<&str>, threshold: Option<f64>) -> PyResult<ValidDetectConfig> {
+/// Detection settings without a detector (for suppression): TOML text with the keys of
+/// `craters detect --config` (unknown keys are errors), or the defaults.
+fn settings(config: Option<&str>) -> PyResult<ValidDetectConfig> {
     let config = match config {
         Some(text) => DetectConfig::from_toml(Path::new("config"), text).map_err(error)?,
         None => DetectConfig::default(),
     };
-    let config = config.check().map_err(error)?;
-    match threshold {
-        Some(t) => config.with_threshold(t).map_err(error),
-        None => Ok(config),
-    }
+    config.check().map_err(error)
 }
 
 /// A 2-D numpy array of uint8, uint16, float32 or float64 samples as an image.
@@ -151,6 +147,20 @@ impl PyDetector {
             .lock()
             .map_err(|_| error("the detector failed in an earlier call"))
     }
+
+    /// The scan's settings as `craters detect` takes them: TOML text with its `--config`
+    /// keys, else the defaults with the card's threshold and border margin; then `threshold`.
+    fn settings(&self, config: Option<&str>, threshold: Option<f64>) -> PyResult<ValidDetectConfig> {
+        let config = match config {
+            Some(text) => Some(DetectConfig::from_toml(Path::new("config"), text).map_err(error)?),
+            None => None,
+        };
+        let config = self.get()?.settings(config).map_err(error)?;
+        match threshold {
+            Some(t) => config.with_threshold(t).map_err(error),
+            None => Ok(config),
+        }
+    }
 }
 
 #[pymethods]
@@ -204,12 +214,7 @@ impl PyDetector {
         config: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let image = image_of(image, nodata)?;
-        let card_threshold = if config.is_none() {
-            self.get()?.threshold()
-        } else {
-            None
-        };
-        let config = settings(config, threshold.or(card_threshold))?;
+        let config = self.settings(config, threshold)?;
         let placement = match pixel_size {
             Some(m) if m.is_finite() && m > 0.0 => Placement::Scale { metres_per_pixel: m },
             Some(m) => {
@@ -250,7 +255,7 @@ impl PyDetector {
         core: (usize, usize, usize, usize),
         config: Option<&str>,
     ) -> PyResult<(usize, usize, usize, usize)> {
-        let config = settings(config, None)?;
+        let config = self.settings(config, None)?;
         let (cols, rows) = core_source(
             &self.get()?.members,
             &config,
@@ -278,7 +283,7 @@ impl PyDetector {
         nodata_mask: Option<PyReadonlyArray2<'py, bool>>,
         config: Option<&str>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let config = settings(config, None)?;
+        let config = self.settings(config, None)?;
         let (h, w) = (window.shape()[0], window.shape()[1]);
         let pixels: Vec<u8> = window.as_array().iter().copied().collect();
         let image = image::GrayImage::from_raw(w as u32, h as u32, pixels)
@@ -449,7 +454,7 @@ fn suppress<'py>(
     score: PyReadonlyArray1<'py, f64>,
     config: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let config = settings(config, None)?;
+    let config = settings(config)?;
     let all = detections(x.as_slice()?, y.as_slice()?, r.as_slice()?, score.as_slice()?)?;
     let kept = compute(py, || {
         suppress_overlaps(&all, config.nms_overlap, config.nms_radius_ratio)

@@ -59,7 +59,8 @@ class Detector:
         """Craters on a 2-D numpy array (uint8, uint16, float32 or float64) at score ≥
         ``threshold`` (default: the card's), highest score first: columns ``x``, ``y``,
         ``r`` (pixels), ``score``, and ``diameter_km`` with ``pixel_size`` (metres).
-        ``config`` is TOML text with the keys of ``craters detect --config``."""
+        ``config`` is TOML text with the keys of ``craters detect --config``; without it,
+        the card's threshold and border margin apply, as in ``craters detect``."""
         return table(self._rust.detect(image, pixel_size=pixel_size, threshold=threshold,
                                        nodata=nodata, any_gsd=any_gsd, config=config))
 
