@@ -391,7 +391,7 @@ impl Setup {
 
 /// Distance from a circle's centre (image pixel coordinates: pixel `i` spans `i − 0.5` to
 /// `i + 0.5`) to the nearest border of an image of `size` (columns, rows).
-pub(crate) fn border_distance(c: &Circle, size: (usize, usize)) -> f64 {
+fn border_distance(c: &Circle, size: (usize, usize)) -> f64 {
     let (w, h) = (size.0 as f64, size.1 as f64);
     (c.x + 0.5).min(c.y + 0.5).min(w - 0.5 - c.x).min(h - 0.5 - c.y)
 }
