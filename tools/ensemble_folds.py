@@ -13,6 +13,7 @@ ensemble no single recipe trains.
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,11 @@ def main():
                    if m.startswith("member-")]
         for i, member in enumerate(members, 1):
             os.symlink(os.path.abspath(member), os.path.join(model, f"member-{i}"))
+        # The first run's card: the scan settings it carries (its border margin) apply as in
+        # that run; its threshold is overridden below.
+        card = os.path.join(args.folds[0], tile, "card.toml")
+        if os.path.isfile(card):
+            shutil.copyfile(card, os.path.join(model, "card.toml"))
         chosen = {u: detect(args, model, u, os.path.join(args.out, tile, f"train-{u}"), 0.5)["best"]["threshold"]
                   for u in TILES if u != tile}
         threshold = statistics.median(chosen.values())
