@@ -151,7 +151,11 @@ pub struct HrscArgs {
     /// Tiles whose candidates become the test set (Xtest1, labels in Ytest1_hidden), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub test_tiles: Vec<String>,
-    /// Unlabelled windows of the training tiles for self-training (Xtrain1_extra).
+    /// Tiles whose windows become the unlabelled set instead of the training tiles' (their
+    /// labels are not read; never a test tile), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub extra_tiles: Vec<String>,
+    /// Unlabelled windows of the training tiles (or of --extra-tiles) for self-training (Xtrain1_extra).
     #[arg(long, default_value_t = 3000)]
     pub n_extra: usize,
     /// Seed of the unlabelled windows' draw.

@@ -40,6 +40,7 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         root: args.root.clone(),
         train_tiles: args.tiles.clone(),
         test_tiles: args.test_tiles.clone(),
+        extra_tiles: args.extra_tiles.clone(),
         n_extra: args.n_extra,
         extra_seed: args.seed,
         extra_windows: args.extra_windows.into(),
@@ -54,7 +55,8 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
     };
     let start = Instant::now();
     let out = OutputParams::new(&args.out).force(args.force);
-    let written = write_layout(&params.check()?, out)?;
+    let params = params.check()?;
+    let written = write_layout(&params, out)?;
     let describe = |blocks: &craters_dataset::hrsc::Blocks| {
         let positives = blocks.sources.iter().filter(|s| s.label == Some(1)).count();
         format!(
@@ -64,12 +66,13 @@ pub fn hrsc(args: &HrscArgs) -> anyhow::Result<()> {
         )
     };
     println!(
-        "wrote {} in {:.1} s: train {} from {}; extra {} unlabelled windows{}",
+        "wrote {} in {:.1} s: train {} from {}; extra {} unlabelled windows from {}{}",
         args.out.display(),
         start.elapsed().as_secs_f64(),
         describe(&written.train),
         params.train_tiles.join(","),
         written.extra.data.len(),
+        params.unlabelled_tiles().join(","),
         written.test.as_ref().map_or(String::new(), |t| format!(
             "; test {} from {}",
             describe(t),

@@ -569,7 +569,7 @@ fn data_hrsc_cuts_a_seed_layout_and_detect_scores_a_tile() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        stdout.contains("extra 30 unlabelled windows") && stdout.contains("from b"),
+        stdout.contains("extra 30 unlabelled windows from a") && stdout.contains("from b"),
         "{stdout}"
     );
     for file in [
@@ -597,6 +597,23 @@ fn data_hrsc_cuts_a_seed_layout_and_detect_scores_a_tile() {
         refused.to_str().unwrap(),
     ]);
     assert_one_line_error(&out, "tile a is in both");
+    assert!(!refused.exists());
+    // So is a test tile as a source of unlabelled windows.
+    let out = craters(&[
+        "data",
+        "hrsc",
+        "--root",
+        root_arg,
+        "--tiles",
+        "a",
+        "--test-tiles",
+        "b",
+        "--extra-tiles",
+        "b",
+        "--out",
+        refused.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "tile b is in both test_tiles and extra_tiles");
     assert!(!refused.exists());
 
     let model = dir.path().join("model");

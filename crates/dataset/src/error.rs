@@ -236,6 +236,14 @@ pub enum Error {
         /// The tile.
         tile: String,
     },
+    /// A test tile named as a source of unlabelled windows: its images would be trained on.
+    #[error(
+        "tile {tile} is in both test_tiles and extra_tiles (a tested tile's windows may not be trained on, even unlabelled)"
+    )]
+    TestTileUnlabelled {
+        /// The tile.
+        tile: String,
+    },
     /// An output that exists, without `--force`.
     #[error("{}: exists; pass --force to replace it, or choose another --out", .path.display())]
     OutputExists {

@@ -138,6 +138,49 @@ fn unlabelled_windows_avoid_the_labelled_candidates() {
 }
 
 #[test]
+fn extra_tiles_give_the_unlabelled_windows_and_no_label_of_theirs_is_trained_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = toy(dir.path());
+    let own = HrscParams {
+        train_tiles: vec!["a".into()],
+        ..params(&root)
+    };
+    let plain = dir.path().join("plain");
+    let without = write_layout(&own.check().unwrap(), OutputParams::new(&plain)).unwrap();
+    assert!(without.extra.sources.iter().all(|w| w.tile == "a"));
+    for windows in [ExtraWindows::Grid, ExtraWindows::Candidates] {
+        let with_extra = HrscParams {
+            extra_tiles: vec!["b".into()],
+            extra_windows: windows,
+            ..own.clone()
+        };
+        let out = dir.path().join(format!("{windows:?}"));
+        let written = write_layout(&with_extra.check().unwrap(), OutputParams::new(&out)).unwrap();
+        assert_eq!(written.extra.data.len(), 50);
+        assert!(
+            written
+                .extra
+                .sources
+                .iter()
+                .all(|w| w.tile == "b" && w.label.is_none()),
+            "{windows:?}: every unlabelled window is on tile b"
+        );
+        assert_eq!(written.extra.data.labels(), None);
+        // The labelled set is tile a's alone, as without extra tiles.
+        assert_eq!(written.train.sources, without.train.sources);
+        assert_eq!(written.train.data.pixels(), without.train.data.pixels());
+        let manifest = fs::read_to_string(out.join("manifest.json")).unwrap();
+        assert!(manifest.contains(r#""extra_tiles": ["#), "{manifest}");
+        assert!(is_current(&out, &with_extra));
+        assert!(!is_current(&out, &own));
+    }
+    // Without extra tiles the manifest does not name them, so older layouts stay current.
+    let manifest = fs::read_to_string(plain.join("manifest.json")).unwrap();
+    assert!(!manifest.contains("extra_tiles"), "{manifest}");
+    assert!(is_current(&plain, &own));
+}
+
+#[test]
 fn candidate_views_are_moved_and_rescaled_candidates_of_the_training_tiles_each_once_first() {
     let dir = tempfile::tempdir().unwrap();
     let root = toy(dir.path());
@@ -352,6 +395,14 @@ fn bad_input_is_one_clear_error_and_leaves_nothing_behind() {
             ..params(&root)
         },
         "train_tiles is empty",
+    );
+    // A tested tile's windows are never trained on, even unlabelled.
+    expect_error(
+        &HrscParams {
+            extra_tiles: vec!["b".into(), "c".into()],
+            ..params(&root)
+        },
+        "tile c is in both test_tiles and extra_tiles",
     );
     expect_error(
         &HrscParams {

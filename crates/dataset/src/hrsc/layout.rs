@@ -36,7 +36,7 @@ pub const MANIFEST: &str = "manifest.json";
 pub struct LayoutSummary {
     /// Labelled blocks of the training tiles.
     pub train: Blocks,
-    /// Unlabelled windows of the training tiles.
+    /// Unlabelled windows of the training tiles (or of the extra tiles).
     pub extra: Blocks,
     /// Labelled blocks of the test tiles, if any.
     pub test: Option<Blocks>,
@@ -68,12 +68,18 @@ pub fn write_layout(params: &ValidHrscParams, out: OutputParams) -> Result<Layou
         train = train.concat(examples)?;
     }
     let extra = match params.extra_windows {
-        ExtraWindows::Grid => {
-            unlabelled_blocks(&folder, &params.train_tiles, params.n_extra, params.extra_seed)?
-        }
-        ExtraWindows::Candidates => {
-            candidate_views(&folder, &params.train_tiles, params.n_extra, params.extra_seed)?
-        }
+        ExtraWindows::Grid => unlabelled_blocks(
+            &folder,
+            params.unlabelled_tiles(),
+            params.n_extra,
+            params.extra_seed,
+        )?,
+        ExtraWindows::Candidates => candidate_views(
+            &folder,
+            params.unlabelled_tiles(),
+            params.n_extra,
+            params.extra_seed,
+        )?,
     };
     let test = if params.test_tiles.is_empty() {
         None

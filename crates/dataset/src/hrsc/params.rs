@@ -17,6 +17,12 @@ pub struct HrscParams {
     pub train_tiles: Vec<String>,
     /// Tiles whose candidates form the test set (labels hidden). Default the East tile 3_24.
     pub test_tiles: Vec<String>,
+    /// Tiles whose windows form the unlabelled pool instead of the training tiles' (no
+    /// label of theirs is read): images that have no catalogue yet. Never a test tile.
+    /// Default none (the training tiles). Left out of the manifest when none, so layouts
+    /// written before it existed stay current.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_tiles: Vec<String>,
     /// Unlabelled windows drawn for self-training. Default 3000.
     pub n_extra: usize,
     /// Seed of that draw. Default 0.
@@ -47,6 +53,7 @@ impl Default for HrscParams {
             root: "../shared/data/hrsc".into(),
             train_tiles: ["1_24", "1_25", "2_24", "2_25"].map(String::from).to_vec(),
             test_tiles: vec!["3_24".into()],
+            extra_tiles: Vec::new(),
             n_extra: 3000,
             extra_seed: 0,
             extra_windows: ExtraWindows::Grid,
@@ -62,13 +69,13 @@ impl Default for HrscParams {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExtraWindows {
-    /// Windows on a grid of each training tile, at the candidates' scales, that are not a
-    /// labelled candidate (see [`unlabelled_blocks`](super::unlabelled_blocks)). Few hold a
+    /// Windows on a grid of each training tile (or extra tile), at the candidates' scales,
+    /// that are not a candidate (see [`unlabelled_blocks`](super::unlabelled_blocks)). Few hold a
     /// centred crater.
     #[default]
     Grid,
-    /// Shifted and rescaled views of the training tiles' candidates, craters or not (the
-    /// labels are not read; see [`candidate_views`](super::candidate_views)): windows like
+    /// Shifted and rescaled views of the training tiles' (or extra tiles') candidates,
+    /// craters or not (the labels are not read; see [`candidate_views`](super::candidate_views)): windows like
     /// the test set's, which the benchmark's candidate finder made.
     Candidates,
 }
@@ -81,8 +88,8 @@ impl ExtraWindows {
 }
 
 impl HrscParams {
-    /// Checks that there are training tiles and that no tile is in both lists; only
-    /// checked parameters cut a layout.
+    /// Checks that there are training tiles, that no tile is both trained and tested on,
+    /// and that no test tile gives unlabelled windows; only checked parameters cut a layout.
     pub fn check(&self) -> Result<ValidHrscParams> {
         if self.train_tiles.is_empty() {
             return Err(Error::NoTrainTiles);
@@ -90,7 +97,22 @@ impl HrscParams {
         if let Some(t) = self.test_tiles.iter().find(|t| self.train_tiles.contains(t)) {
             return Err(Error::TileInBothSets { tile: t.clone() });
         }
+        if let Some(t) = self.test_tiles.iter().find(|t| self.extra_tiles.contains(t)) {
+            return Err(Error::TestTileUnlabelled { tile: t.clone() });
+        }
         Ok(ValidHrscParams(self.clone()))
+    }
+}
+
+impl ValidHrscParams {
+    /// The tiles the unlabelled windows are cut from: [`HrscParams::extra_tiles`], or the
+    /// training tiles when there are none.
+    pub fn unlabelled_tiles(&self) -> &[String] {
+        if self.extra_tiles.is_empty() {
+            &self.train_tiles
+        } else {
+            &self.extra_tiles
+        }
     }
 }
 
