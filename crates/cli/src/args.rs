@@ -162,7 +162,7 @@ pub struct HrscArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where the unlabelled windows lie: a grid away from the candidates, or shifted and
-    /// rescaled views of the training tiles' candidates (labels not read).
+    /// rescaled views of the training tiles' (or --extra-tiles') candidates (labels not read).
     #[arg(long, value_enum, default_value_t = ExtraWindowsArg::Grid)]
     pub extra_windows: ExtraWindowsArg,
     /// Leave out candidate blocks that leave the tile instead of reflecting at the border.

@@ -582,39 +582,21 @@ fn data_hrsc_cuts_a_seed_layout_and_detect_scores_a_tile() {
     ] {
         assert!(layout.join(file).is_file(), "{file}");
     }
-    // The same tile on both sides is refused, and nothing is written.
+    // The same tile on both sides is refused, and so is a test tile as a source of
+    // unlabelled windows; nothing is written.
     let refused = dir.path().join("refused");
-    let out = craters(&[
-        "data",
-        "hrsc",
-        "--root",
-        root_arg,
-        "--tiles",
-        "a",
-        "--test-tiles",
-        "a",
-        "--out",
-        refused.to_str().unwrap(),
-    ]);
-    assert_one_line_error(&out, "tile a is in both");
-    assert!(!refused.exists());
-    // So is a test tile as a source of unlabelled windows.
-    let out = craters(&[
-        "data",
-        "hrsc",
-        "--root",
-        root_arg,
-        "--tiles",
-        "a",
-        "--test-tiles",
-        "b",
-        "--extra-tiles",
-        "b",
-        "--out",
-        refused.to_str().unwrap(),
-    ]);
-    assert_one_line_error(&out, "tile b is in both test_tiles and extra_tiles");
-    assert!(!refused.exists());
+    for (test, extra, needle) in [
+        ("a", "", "tile a is in both train_tiles and test_tiles"),
+        ("b", "b", "tile b is in both test_tiles and extra_tiles"),
+    ] {
+        let mut args = vec!["data", "hrsc", "--root", root_arg, "--tiles", "a"];
+        args.extend(["--test-tiles", test, "--out", refused.to_str().unwrap()]);
+        if !extra.is_empty() {
+            args.extend(["--extra-tiles", extra]);
+        }
+        assert_one_line_error(&craters(&args), needle);
+        assert!(!refused.exists());
+    }
 
     let model = dir.path().join("model");
     craters_model::CraterCnn::new(&craters_model::SeedCnnConfig::default(), 1)
