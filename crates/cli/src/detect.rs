@@ -21,10 +21,7 @@ pub fn run(args: &DetectArgs) -> anyhow::Result<()> {
         Some(path) => Some((*DetectConfig::load(path)?).clone()),
         None => None,
     };
-    let mut config = detector.settings(settings)?;
-    if let Some(threshold) = args.threshold {
-        config = config.with_threshold(threshold)?;
-    }
+    let mut config = detector.settings(settings, args.threshold)?;
     if args.scan.is_some() || args.piece.is_some() {
         let mut settings = (*config).clone();
         settings.scan = args.scan.map_or(settings.scan, Into::into);

@@ -145,18 +145,25 @@ impl Detector {
 
     /// The settings a scan with this detector uses: `config` when one is given (a settings
     /// file decides everything, as it did when the card's figures were measured), else the
-    /// defaults with the card's threshold and border margin.
-    pub fn settings(&self, config: Option<DetectConfig>) -> Result<ValidDetectConfig> {
-        match (config, &self.card) {
-            (Some(config), _) => config.check(),
-            (None, None) => DetectConfig::default().check(),
+    /// defaults with the card's threshold and border margin; then `threshold` over either.
+    pub fn settings(
+        &self,
+        config: Option<DetectConfig>,
+        threshold: Option<f64>,
+    ) -> Result<ValidDetectConfig> {
+        let mut config = match (config, &self.card) {
+            (Some(config), _) => config,
+            (None, None) => DetectConfig::default(),
             (None, Some(card)) => DetectConfig {
                 threshold: card.threshold,
                 border_margin: card.border_margin.unwrap_or(0.0),
                 ..DetectConfig::default()
-            }
-            .check(),
+            },
+        };
+        if let Some(threshold) = threshold {
+            config.threshold = threshold;
         }
+        config.check()
     }
 }
 
@@ -227,20 +234,20 @@ mod tests {
             ..card.clone()
         };
         detector.card = Some(margin(Some(0.75)));
-        let config = detector.settings(None).unwrap();
+        let config = detector.settings(None, None).unwrap();
         assert_eq!((config.threshold, config.border_margin), (card.threshold, 0.75));
         detector.card = Some(margin(None));
-        assert_eq!(detector.settings(None).unwrap().border_margin, 0.0);
+        assert_eq!(detector.settings(None, None).unwrap().border_margin, 0.0);
         // A settings file decides everything, as without a card.
         let given = DetectConfig {
             threshold: 0.6,
             ..DetectConfig::default()
         };
         detector.card = Some(margin(Some(0.75)));
-        let config = detector.settings(Some(given.clone())).unwrap();
+        let config = detector.settings(Some(given.clone()), None).unwrap();
         assert_eq!((config.threshold, config.border_margin), (0.6, 0.0));
         detector.card = None;
-        assert_eq!(*detector.settings(None).unwrap(), DetectConfig::default());
+        assert_eq!(*detector.settings(None, None).unwrap(), DetectConfig::default());
         // The card written by toml and read back keeps the margin; without one, no key.
         let text = toml::to_string(&margin(Some(0.5))).unwrap();
         assert!(text.contains("border_margin = 0.5"), "{text}");

@@ -65,11 +65,14 @@ fn set_threads(threads: usize) -> PyResult<()> {
 /// Detection settings without a detector (for suppression): TOML text with the keys of
 /// `craters detect --config` (unknown keys are errors), or the defaults.
 fn settings(config: Option<&str>) -> PyResult<ValidDetectConfig> {
-    let config = match config {
-        Some(text) => DetectConfig::from_toml(Path::new("config"), text).map_err(error)?,
-        None => DetectConfig::default(),
-    };
-    config.check().map_err(error)
+    parse_settings(config)?.unwrap_or_default().check().map_err(error)
+}
+
+/// TOML text with the keys of `craters detect --config`, read (unknown keys are errors).
+fn parse_settings(config: Option<&str>) -> PyResult<Option<DetectConfig>> {
+    config
+        .map(|text| DetectConfig::from_toml(Path::new("config"), text).map_err(error))
+        .transpose()
 }
 
 /// A 2-D numpy array of uint8, uint16, float32 or float64 samples as an image.
@@ -151,15 +154,8 @@ impl PyDetector {
     /// The scan's settings as `craters detect` takes them: TOML text with its `--config`
     /// keys, else the defaults with the card's threshold and border margin; then `threshold`.
     fn settings(&self, config: Option<&str>, threshold: Option<f64>) -> PyResult<ValidDetectConfig> {
-        let config = match config {
-            Some(text) => Some(DetectConfig::from_toml(Path::new("config"), text).map_err(error)?),
-            None => None,
-        };
-        let config = self.get()?.settings(config).map_err(error)?;
-        match threshold {
-            Some(t) => config.with_threshold(t).map_err(error),
-            None => Ok(config),
-        }
+        let config = parse_settings(config)?;
+        self.get()?.settings(config, threshold).map_err(error)
     }
 }
 
